@@ -1,0 +1,97 @@
+"""Read a document (JSON or XML, auto-detected) and write it (JSON, or vm5k's state XML)."""
+import json
+import sys
+
+from . import document, xmlio
+from .errors import InputError
+from .schema import validate
+
+MAX_INPUT_BYTES = 1024 * 1024 * 1024
+
+
+def read_bytes(source):
+    """Bytes from a path, '-' (stdin) or a binary stream."""
+    if source in (None, "-"):
+        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        name = "stdin"
+    elif hasattr(source, "read"):
+        data = source.read(MAX_INPUT_BYTES + 1)
+        name = getattr(source, "name", "input")
+    else:
+        try:
+            with open(source, "rb") as handle:
+                data = handle.read(MAX_INPUT_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"cannot read {source}: {exc.strerror}") from None
+        name = source
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(f"{name}: input larger than {MAX_INPUT_BYTES} bytes")
+    if not data.strip():
+        raise InputError(f"{name}: empty input (expected a vm5k JSON document or XML topology)")
+    return data, name
+
+
+def is_xml(data):
+    return data.lstrip()[:1] == b"<"
+
+
+def parse_json(data, name="input"):
+    try:
+        doc = json.loads(data)
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{name} line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{name}: a vm5k document is a JSON object, not {type(doc).__name__}")
+    return doc
+
+
+def platform_of(topology):
+    sites = {host.get("site") for host in topology["hosts"]}
+    return "lab" if sites == {"lab"} else "g5k"
+
+
+def document_from_topology(topology, platform=None):
+    """A topology XML as a document after the topo stage: VMs placed as written."""
+    doc = document.new(platform or platform_of(topology))
+    counts = {}
+    for host in topology["hosts"]:
+        counts[host["cluster"]] = counts.get(host["cluster"], 0) + 1
+    doc["request"] = {
+        "n_vm": len(topology["vms"]),
+        "resources": [{"element": c, "kind": "cluster", "hosts": n} for c, n in counts.items()],
+        "blacklist": [],
+        "distribution": "explicit",
+    }
+    doc["hosts"] = topology["hosts"]
+    doc["vms"] = topology["vms"]
+    document.mark_stage(doc, "topo")
+    return doc
+
+
+def read(source=None):
+    """Read one document from a path, '-' or a stream; XML topologies are converted.
+
+    Returns (doc, kind) where kind is 'json' or 'xml'. The document is validated.
+    """
+    data, name = read_bytes(source)
+    if is_xml(data):
+        return validate(document_from_topology(xmlio.read_topology(data)), name), "xml"
+    return validate(parse_json(data, name), name), "json"
+
+
+def dumps(doc, xml=False):
+    if xml:
+        return xmlio.write_state(doc)
+    return (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+def write(doc, target=None, xml=False):
+    data = dumps(doc, xml)
+    if target in (None, "-"):
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        with open(target, "wb") as handle:
+            handle.write(data)

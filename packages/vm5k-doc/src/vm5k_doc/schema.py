@@ -1,0 +1,66 @@
+"""The versioned JSON Schema of the document, and validation with one-line errors.
+
+fastjsonschema compiles the schema to Python and checks 10 000 VMs in milliseconds; when
+it says no, jsonschema is asked again for the most precise error and its JSON path.
+"""
+import functools
+import json
+from importlib import resources
+
+import jsonschema
+
+from .errors import InputError
+
+VERSION = 1
+
+
+@functools.cache
+def schema():
+    return json.loads(resources.files(__package__).joinpath(f"schema/document-v{VERSION}.json").read_text())
+
+
+@functools.cache
+def _fast():
+    try:
+        import fastjsonschema
+    except ImportError:  # optional speed-up
+        return None
+    return fastjsonschema.compile(schema())
+
+
+@functools.cache
+def _precise():
+    return jsonschema.Draft202012Validator(schema())
+
+
+def json_path(parts):
+    path = "$"
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def error_line(doc):
+    """The first schema violation as one line 'PATH: rule broken', or None if valid."""
+    error = jsonschema.exceptions.best_match(_precise().iter_errors(doc))
+    if error is None:
+        return None
+    message = error.message
+    if len(message) > 200:
+        message = message[:200] + "..."
+    return f"{json_path(error.absolute_path)}: {message}"
+
+
+def validate(doc, where="document"):
+    """Raise InputError naming the JSON path and the rule, if doc does not match the schema."""
+    fast = _fast()
+    if fast is not None:
+        try:
+            fast(doc)
+            return doc
+        except Exception:  # fastjsonschema's JsonSchemaException: get the precise message below
+            pass
+    line = error_line(doc)
+    if line:
+        raise InputError(f"invalid {where}: {line}")
+    return doc

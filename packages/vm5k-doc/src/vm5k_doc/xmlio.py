@@ -1,0 +1,198 @@
+"""vm5k's XML: the topology file in (`<vm5k>`/`<deployment>` > site > cluster > host > vm)
+and the state file out (the `final_topo.xml` shape: host FQDNs, VM ip/mac/state).
+
+Parsing is hostile-input safe: no DTD, no entities, no network; errors name the line.
+"""
+from lxml import etree
+
+from .errors import InputError
+from .ids import check_id
+
+# vm5k's default_vm for a bare <vm/> in a topology file (vm5k-behaviour.md §1.2)
+XML_VM_DEFAULTS = {"mem": 512, "n_cpu": 1, "cpuset": "auto", "hdd": 10, "real_file": False}
+VM_ATTRIBUTES = ("id", "mem", "n_cpu", "cpu", "hdd", "cpuset", "backing_file", "real_file",
+                 "host", "ip", "mac", "hostname", "state")
+INT_ATTRIBUTES = {"mem": (16, 4194304), "n_cpu": (1, 1024), "hdd": (1, 65536)}
+# vm5k wrote OK/KO; our states are richer: OK <-> ready, others verbatim.
+VM_STATE_OUT = {"ready": "OK"}
+VM_STATE_IN = {"OK": "ready"}
+HOST_STATE_OUT = {"ready": "OK", "planned": "Undeployed"}
+HOST_STATE_IN = {"OK": "ready", "Undeployed": "planned"}
+MAX_XML_BYTES = 256 * 1024 * 1024
+
+
+def _parser():
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                           dtd_validation=False, huge_tree=False, remove_comments=True)
+
+
+def parse(data):
+    """Parse XML bytes/str into an element tree root, refusing DTDs and entities."""
+    if isinstance(data, str):
+        data = data.encode()
+    if len(data) > MAX_XML_BYTES:
+        raise InputError(f"XML input larger than {MAX_XML_BYTES} bytes")
+    try:
+        root = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as exc:
+        raise InputError(f"XML line {exc.lineno}: {exc.msg}") from None
+    doctype = root.getroottree().docinfo.doctype
+    if doctype or b"<!ENTITY" in data[:65536]:
+        raise InputError("XML line 1: DOCTYPE and entities are not accepted")
+    return root
+
+
+def _where(el):
+    return f"XML line {el.sourceline}"
+
+
+def _int(el, name, value):
+    lo, hi = INT_ATTRIBUTES[name]
+    try:
+        number = int(value)
+    except ValueError:
+        raise InputError(f"{_where(el)}: <vm> {name}={value!r} is not an integer") from None
+    if not lo <= number <= hi:
+        raise InputError(f"{_where(el)}: <vm> {name}={number} is out of range [{lo}, {hi}]")
+    return number
+
+
+def vm_from_element(el, defaults=XML_VM_DEFAULTS):
+    """One <vm .../> element as a VM record (vm5k's `cpu` is read as `n_cpu`)."""
+    vm = dict(defaults)
+    for name, value in el.attrib.items():
+        if name not in VM_ATTRIBUTES:
+            raise InputError(f"{_where(el)}: <vm> has unknown attribute {name!r}")
+        if name in ("cpu", "n_cpu"):
+            vm["n_cpu"] = _int(el, "n_cpu", value)
+        elif name in INT_ATTRIBUTES:
+            vm[name] = _int(el, name, value)
+        elif name == "real_file":
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise InputError(f"{_where(el)}: <vm> real_file={value!r} is not a boolean")
+            vm[name] = value.lower() in ("true", "1", "yes")
+        elif name == "state":
+            vm[name] = VM_STATE_IN.get(value, value)
+        elif name in ("ip", "mac", "hostname", "host") and value in ("", "None"):
+            vm[name] = None
+        else:
+            vm[name] = value
+    if "mac" in vm and vm["mac"]:
+        vm["mac"] = vm["mac"].lower()
+    if "cpuset" in vm and vm["cpuset"] != "auto":
+        if not all(part.replace("-", "").isdigit() for part in vm["cpuset"].split(",")):
+            raise InputError(f"{_where(el)}: <vm> cpuset={vm['cpuset']!r} is not 'auto' or a CPU list")
+    return vm
+
+
+def template_from_xml(text):
+    """vm5k's one-line template `<vm mem=.. hdd=.. n_cpu=.. cpuset=.. backing_file=../>`."""
+    root = parse(text)
+    if root.tag != "vm":
+        raise InputError(f"template: expected a <vm .../> element, got <{root.tag}>")
+    template = vm_from_element(root, defaults={})
+    for key in ("id", "host", "ip", "mac", "hostname", "state"):
+        if key in template:
+            raise InputError(f"template: attribute {key!r} is per VM, not for a template")
+    return template
+
+
+def read_topology(data):
+    """A topology or state XML as {"hosts": [...], "vms": [...]} with VMs placed as written.
+
+    Hosts keep the ids of the file (short `cluster-N` names or FQDNs); a vm5k-oar run later
+    maps them to the reserved hosts. VMs directly under the root are not placed yet.
+    """
+    root = parse(data)
+    if root.tag not in ("vm5k", "deployment"):
+        raise InputError(f"XML line {root.sourceline}: root element must be <vm5k> or <deployment>, not <{root.tag}>")
+    hosts, vms, seen_vms, seen_hosts = [], [], set(), set()
+
+    def add_vm(el, host_id):
+        vm = vm_from_element(el)
+        if "id" not in vm:
+            raise InputError(f"{_where(el)}: <vm> has no id")
+        check_id(vm["id"], f"{_where(el)}: VM id")
+        if vm["id"] in seen_vms:
+            raise InputError(f"{_where(el)}: duplicate VM id {vm['id']!r}")
+        seen_vms.add(vm["id"])
+        vm["host"] = host_id
+        vm.setdefault("state", "placed" if host_id else "planned")
+        vms.append(vm)
+
+    def unexpected(el, parent):
+        raise InputError(f"{_where(el)}: unexpected <{el.tag}> in <{parent}>")
+
+    for site in root:
+        if site.tag == "vm":
+            add_vm(site, None)
+            continue
+        if site.tag != "site":
+            unexpected(site, root.tag)
+        site_id = check_id(site.get("id", ""), f"{_where(site)}: site id")
+        for cluster in site:
+            if cluster.tag != "cluster":
+                unexpected(cluster, "site")
+            cluster_id = check_id(cluster.get("id", ""), f"{_where(cluster)}: cluster id")
+            for host in cluster:
+                if host.tag != "host":
+                    unexpected(host, "cluster")
+                host_id = check_id(host.get("id", ""), f"{_where(host)}: host id")
+                if host_id in seen_hosts:
+                    raise InputError(f"{_where(host)}: duplicate host id {host_id!r}")
+                seen_hosts.add(host_id)
+                record = {"id": host_id, "site": site_id, "cluster": cluster_id,
+                          "state": HOST_STATE_IN.get(host.get("state"), host.get("state") or "planned")}
+                for attr, key in (("cpu", "cores"), ("mem", "mem_mb")):
+                    if host.get(attr):
+                        try:
+                            record[key] = int(host.get(attr))
+                        except ValueError:
+                            raise InputError(f"{_where(host)}: <host> {attr}={host.get(attr)!r} is not an integer") from None
+                if record["state"] not in ("planned", "reserved", "deployed", "ready", "KO", "released"):
+                    raise InputError(f"{_where(host)}: <host> state={host.get('state')!r} is unknown")
+                hosts.append(record)
+                for vm in host:
+                    if vm.tag != "vm":
+                        unexpected(vm, "host")
+                    add_vm(vm, host_id)
+    return {"hosts": hosts, "vms": vms}
+
+
+def _text(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def write_state(doc):
+    """The document as vm5k's state XML (bytes): sites > clusters > hosts (FQDN) > VMs."""
+    root = etree.Element("vm5k")
+    sites = {}
+    host_elements = {}
+    for host in doc.get("hosts", []):
+        site_id = host.get("site") or "unknown"
+        cluster_id = host.get("cluster") or "unknown"
+        site_el = sites.get(site_id)
+        if site_el is None:
+            site_el = sites[site_id] = (etree.SubElement(root, "site", id=site_id), {})
+        clusters = site_el[1]
+        if cluster_id not in clusters:
+            clusters[cluster_id] = etree.SubElement(site_el[0], "cluster", id=cluster_id)
+        attrs = {"id": host["id"], "state": HOST_STATE_OUT.get(host.get("state"), host.get("state") or "Undeployed")}
+        if host.get("cores") is not None:
+            attrs["cpu"] = str(host["cores"])
+        if host.get("mem_mb") is not None:
+            attrs["mem"] = str(host["mem_mb"])
+        host_elements[host["id"]] = etree.SubElement(clusters[cluster_id], "host", attrs)
+    for vm in doc.get("vms", []):
+        parent = host_elements.get(vm.get("host"), root)
+        attrs = {}
+        for key in ("id", "ip", "mac", "hostname", "mem", "n_cpu", "cpuset", "hdd", "backing_file", "real_file", "state"):
+            if key in vm and vm[key] is not None:
+                value = VM_STATE_OUT.get(vm[key], vm[key]) if key == "state" else vm[key]
+                attrs[key] = _text(value)
+        if parent is root and vm.get("host"):
+            attrs["host"] = vm["host"]  # placed on a host the document does not list
+        etree.SubElement(parent, "vm", attrs)
+    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
