@@ -1,0 +1,243 @@
+"""vm5k-sweep: the command line, a thin layer over params, store, runner and results."""
+import json
+import signal
+import sys
+import traceback
+
+import click
+from vm5k_doc.errors import InputError, Vm5kError
+from vm5k_doc.status import ExitStatus
+
+from . import __version__
+from . import params as P
+from . import results as R
+from . import runner
+from .store import STATES, Sweep
+
+PROG = "vm5k-sweep"
+_opts = {"verbose": False, "quiet": False}
+
+EXIT_HELP = """Exit status: 0 every combination done (or skipped); 2 bad usage, bad parameter
+syntax, empty grid, or DIR holding another sweep; 3 some combinations failed;
+130 interrupted (running combinations go back to todo)."""
+
+
+def common(f):
+    """-v/-q on every subcommand, where users type them."""
+    f = click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")(f)
+    f = click.option("-v", "--verbose", is_flag=True, help="More progress; tracebacks on errors.")(f)
+    return f
+
+
+def _set(verbose, quiet):
+    _opts.update(verbose=verbose or _opts["verbose"], quiet=quiet)
+
+
+def log(msg, verbose=False):
+    if not _opts["quiet"] and (_opts["verbose"] or not verbose):
+        click.echo(f"{PROG}: {msg}", err=True)
+
+
+def _keep(sweep, filters):
+    fs = [P.Filter(f, sweep.names) for f in filters]
+    return (lambda c: all(f(c) for f in fs)) if fs else None
+
+
+def _select(sweep, keys, filters, states):
+    unknown = [k for k in keys if k not in sweep.combos]
+    if unknown:
+        raise InputError(f"no combination {unknown[0]!r} in {sweep.dir} (see `{PROG} status`)")
+    keep = _keep(sweep, filters)
+    return [k for k, c, rec, st in sweep.records()
+            if (not keys or k in keys) and (not keep or keep(c)) and (not states or st in states)]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_HELP)
+@click.version_option(__version__, prog_name=PROG)
+def cli():
+    """Run a command once per combination of parameters, persistently and resumably.
+
+    \b
+      vm5k-sweep run exp -p n_vm=1,2,4 -p mem=256,512 -j 2 -- \\
+          sh -c 'vm5k-topo -n {n_vm} --platform lab | vm5k-oar -w 0:30:00 | vm5k-net | vm5k-hosts | vm5k-vms'
+      vm5k-sweep status exp
+      vm5k-sweep results exp --field boot=max(vms[].timings.ssh) > boot.csv
+
+    State lives in DIR (sweep.json, runs/<key>/): run it again to resume after a crash.
+    """
+
+
+@cli.command(epilog=EXIT_HELP)
+@click.argument("dir", type=click.Path(file_okay=False))
+@click.argument("cmd", nargs=-1, type=click.UNPROCESSED)
+@click.option("-p", "--param", "specs", multiple=True, metavar="NAME=V1,V2",
+              help="A parameter and its values; NAME[PARENT=VALUE]=V1,V2 exists only when PARENT=VALUE. Repeatable.")
+@click.option("--grid", "grid_file", type=click.File("r"), help="The grid as JSON, execo's sweep() shape ({name: [values] | {value: {sub-grid}}}).")
+@click.option("--filter", "filters", multiple=True, metavar="EXPR", help="Keep combinations where EXPR holds, e.g. 'n_vm * mem <= 2048'. Repeatable (and).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 1024), default=1, show_default=True, help="Combinations run at once.")
+@click.option("--retry-failed", is_flag=True, help="Run failed combinations again (once per invocation).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Stop a combination's command after this long (it fails).")
+@click.option("--dry-run", is_flag=True, help="Print each combination and its argv as JSON lines; run nothing, write nothing.")
+@common
+def run(dir, cmd, specs, grid_file, filters, jobs, retry_failed, timeout, dry_run, verbose, quiet):
+    """Run CMD for every combination not done yet.
+
+    \b
+    CMD runs as argv (no shell: write `sh -c '...'` for pipelines), with
+      {name}            replaced by the value in every argument
+      VM5K_P_<NAME>, <name>   the values in its environment
+      VM5K_SWEEP_DOC    a path where it may write its deployment document
+                        (a JSON object on its stdout is kept as the document too)
+      VM5K_SWEEP_RUN    the combination's directory (stdout, stderr, run.json)
+    Without -p/--grid and CMD, `run DIR` resumes the sweep stored in DIR.
+    Concurrent `run`s on one DIR share the work; a combination left running by a
+    dead runner is run again.
+
+    \b
+      vm5k-sweep run out -p n=1,2,3 -p 'k[n=3]=a,b' --filter 'n != 2' -- echo {n} {k}
+    """
+    _set(verbose, quiet)
+    grid = None
+    if grid_file is not None:
+        try:
+            grid = P.normalize(json.load(grid_file), f"--grid {grid_file.name}")
+        except ValueError as e:
+            raise InputError(f"--grid {grid_file.name}: not JSON ({e})") from None
+    if specs:
+        grid = grid or {}
+        for s in specs:
+            P.add_spec(grid, s)
+    if grid is None and filters:
+        raise InputError("--filter needs the grid (-p or --grid) it applies to")
+    if grid is not None and not grid:
+        raise InputError("empty grid: no parameter")
+    sweep = Sweep.open(dir, grid, filters, cmd, create=not dry_run)
+    if not sweep.command:
+        raise InputError(f"no command: give it after --, e.g. `{PROG} run {dir} -p n=1,2 -- echo {{n}}`")
+    if dry_run:
+        for item in runner.plan(sweep):
+            click.echo(json.dumps(item))
+        return ExitStatus.OK
+    log(f"{len(sweep.combos)} combinations in {sweep.dir}", verbose=True)
+    status = runner.run(sweep, jobs, retry_failed, timeout, log)
+    c = sweep.counts()
+    log(", ".join(f"{n} {s}" for s, n in c.items() if n) + f" ({len(sweep.combos)} combinations)")
+    return status
+
+
+@cli.command()
+@click.argument("dir", type=click.Path(file_okay=False))
+@click.option("--brief", is_flag=True, help="Counts only, no per-combination list.")
+@common
+def status(dir, brief, verbose, quiet):
+    """Print the sweep's state as JSON: counts and one entry per combination.
+
+    States: todo, running, stale (its runner died: the next run retries it), done,
+    failed, skipped.
+    """
+    _set(verbose, quiet)
+    sweep = Sweep.open(dir)
+    out = {"dir": str(sweep.dir), "command": sweep.command, "total": len(sweep.combos), "counts": sweep.counts()}
+    if not brief:
+        out["combinations"] = [
+            {"key": k, "params": c, "state": st, **{f: rec[f] for f in ("attempts", "exit", "duration", "start", "end") if f in rec}}
+            for k, c, rec, st in sweep.records()]
+    click.echo(json.dumps(out, indent=2))
+    return ExitStatus.OK
+
+
+@cli.command()
+@click.argument("dir", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
+@click.option("--field", "fields", multiple=True, metavar="NAME=PATH",
+              help="A column from each combination's document: NAME=vms[0].ip, NAME=max(vms[].timings.ssh) "
+                   "(count, sum, min, max, mean, median). Repeatable.")
+@click.option("--state", "states", multiple=True, type=click.Choice(STATES), help="Only combinations in this state. Repeatable.")
+@click.option("--filter", "filters", multiple=True, metavar="EXPR", help="Only combinations where EXPR holds.")
+@click.option("-o", "--output", type=click.File("w"), default="-", help="Write here instead of stdout.")
+@common
+def results(dir, fmt, fields, states, filters, output, verbose, quiet):
+    """One row per combination: key, parameters, state, exit, attempts, start, end,
+    duration (seconds), then the --field columns.
+
+    \b
+      vm5k-sweep results exp --field boot_max=max(vms[].timings.ssh) --field boot=vms[].timings.ssh
+    """
+    _set(verbose, quiet)
+    sweep = Sweep.open(dir)
+    fs = [R.Field(f) for f in fields]
+    cols = R.columns(sweep, fs)
+    rs = R.rows(sweep, fs, set(states), _keep(sweep, filters))
+    R.write_csv(rs, cols, output) if fmt == "csv" else R.write_jsonl(rs, output)
+    return ExitStatus.OK
+
+
+def _change(dir, keys, filters, states, everything, state, force):
+    sweep = Sweep.open(dir)
+    if not (keys or filters or states or everything):
+        raise InputError("say which combinations: KEY..., --filter, --state or --all")
+    changed = sweep.set_state(_select(sweep, keys, filters, states), state, force)
+    log(f"{len(changed)} combinations set to {state}")
+    return ExitStatus.OK
+
+
+def _selection(f):
+    f = click.option("--all", "everything", is_flag=True, help="Every combination.")(f)
+    f = click.option("--state", "states", multiple=True, type=click.Choice(STATES), help="Those in this state. Repeatable.")(f)
+    f = click.option("--filter", "filters", multiple=True, metavar="EXPR", help="Those whose parameters satisfy EXPR.")(f)
+    f = click.argument("keys", nargs=-1)(f)
+    return click.argument("dir", type=click.Path(file_okay=False))(f)
+
+
+@cli.command()
+@_selection
+@click.option("--force", is_flag=True, help="Also reset combinations a live runner is running (it will record its result anyway).")
+@common
+def reset(dir, keys, filters, states, everything, force, verbose, quiet):
+    """Put combinations back to todo, so that the next run does them again.
+
+    \b
+      vm5k-sweep reset exp --state failed
+      vm5k-sweep reset exp 'n_vm=4,mem=512'
+    """
+    _set(verbose, quiet)
+    return _change(dir, keys, filters, states, everything, "todo", force)
+
+
+@cli.command()
+@_selection
+@common
+def skip(dir, keys, filters, states, everything, verbose, quiet):
+    """Mark combinations skipped: run leaves them alone until they are reset.
+
+    \b
+      vm5k-sweep skip exp --filter 'n_vm >= 64'
+    """
+    _set(verbose, quiet)
+    return _change(dir, keys, filters, states, everything, "skipped", False)
+
+
+def main(argv=None):
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    args = sys.argv[1:] if argv is None else argv
+    _opts["verbose"] = any(a in ("-v", "--verbose") for a in args[: args.index("--") if "--" in args else None])
+    try:
+        rc = cli.main(args, prog_name=PROG, standalone_mode=False)
+    except click.exceptions.Abort:
+        rc = ExitStatus.INTERRUPTED
+    except click.ClickException as e:
+        click.echo(f"{PROG}: error: {' '.join(e.format_message().split())}", err=True)
+        rc = ExitStatus.BAD_INPUT if e.exit_code == 2 else e.exit_code
+    except Vm5kError as e:
+        if _opts["verbose"]:
+            traceback.print_exc()
+        click.echo(f"{PROG}: error: {e}", err=True)
+        rc = e.status
+    except KeyboardInterrupt:
+        rc = ExitStatus.INTERRUPTED
+    except Exception as e:  # a bug: one line, the traceback with -v
+        if _opts["verbose"]:
+            traceback.print_exc()
+        click.echo(f"{PROG}: error: {type(e).__name__}: {e}", err=True)
+        rc = ExitStatus.ERROR
+    sys.exit(int(rc or 0))

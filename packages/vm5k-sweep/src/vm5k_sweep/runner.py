@@ -1,0 +1,219 @@
+"""Claim combinations and run the command for each, N at a time, until none is left.
+
+The command runs as argv (never through a shell unless the user writes `sh -c`), in the
+caller's working directory, stdin from /dev/null, with:
+
+    {name} in any argument     replaced by the parameter's value ("" if the combination
+                               lacks that sub-parameter); other braces are left alone
+    VM5K_P_<NAME>=value        every parameter, name upper-cased
+    <name>=value               every parameter, as written (handy in `sh -c '... $n_vm'`)
+    VM5K_SWEEP_DIR, VM5K_SWEEP_KEY, VM5K_SWEEP_RUN (the combination's directory)
+    VM5K_SWEEP_DOC             where the command may write its deployment document
+
+The command gets its own process group, so Ctrl-C, SIGTERM and --timeout stop a whole
+pipeline; on Linux it is also killed if the runner dies (PR_SET_PDEATHSIG), so a
+SIGKILLed runner leaves no orphan finishing a combination that will be run again.
+"""
+import ctypes
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+
+from vm5k_doc.status import ExitStatus
+
+from .store import now
+
+DOC_MAX = 64 << 20  # stdout bigger than this is not parsed as a document
+GRACE = 10  # seconds between SIGTERM and SIGKILL when stopping a command
+
+try:
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before any fork
+except (OSError, AttributeError):
+    _prctl = None
+
+
+def _child_setup(parent):
+    # In the child between fork and exec. The death signal follows the forking *thread*,
+    # which is fine: each worker thread waits for its command before doing anything else.
+    if _prctl is not None:
+        _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the runner died before prctl took effect
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def environment(sweep, key, combo, base=None):
+    env = dict(os.environ if base is None else base)
+    for n in sweep.names:  # a sub-parameter absent from this combination is unset
+        env.pop(n, None)
+        env.pop(f"VM5K_P_{n.upper()}", None)
+    for n, v in combo.items():
+        env[f"VM5K_P_{n.upper()}"] = v
+        env[n] = v
+    rd = sweep.run_dir(key).resolve()
+    env.update(VM5K_SWEEP_DIR=str(sweep.dir.resolve()), VM5K_SWEEP_KEY=key,
+               VM5K_SWEEP_RUN=str(rd), VM5K_SWEEP_DOC=str(rd / "deployment.json"))
+    return env
+
+
+def substitute(argv, combo, names):
+    pat = re.compile(r"\{(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + r")\}")
+    return [pat.sub(lambda m: combo.get(m[1], ""), a) for a in argv] if names else list(argv)
+
+
+def _capture_document(rd):
+    """Keep the command's document: the file it wrote at $VM5K_SWEEP_DOC, or its stdout if JSON."""
+    doc = rd / "deployment.json"
+    if doc.exists():
+        return True
+    out = rd / "stdout"
+    if not 0 < out.stat().st_size <= DOC_MAX:
+        return False
+    try:
+        obj = json.loads(out.read_bytes())
+    except ValueError:
+        return False
+    if not isinstance(obj, dict):
+        return False
+    doc.write_text(json.dumps(obj, indent=1) + "\n")
+    return True
+
+
+class Runner:
+    def __init__(self, sweep, jobs=1, retry_failed=False, timeout=None, log=None):
+        self.sweep, self.jobs, self.retry_failed, self.timeout = sweep, max(1, jobs), retry_failed, timeout
+        self.log = log or (lambda msg: None)
+        self.stop = threading.Event()
+        self.procs = {}  # key -> Popen, to stop them on interrupt
+        self.lock = threading.Lock()
+        self.ran = 0
+
+    def run(self):
+        """Run until nothing is left to claim. Returns the exit status."""
+        workers = [threading.Thread(target=self._worker, name=f"w{i}", daemon=True) for i in range(self.jobs)]
+        old = signal.signal(signal.SIGTERM, _raise_interrupt) if _main_thread() else None
+        try:
+            for w in workers:
+                w.start()
+            for w in workers:
+                while w.is_alive():
+                    w.join(0.2)  # a timeout, so that signals reach the main thread
+        except KeyboardInterrupt:
+            self._interrupt(workers)
+            return ExitStatus.INTERRUPTED
+        finally:
+            if old is not None:
+                signal.signal(signal.SIGTERM, old)
+        c = self.sweep.counts()
+        return ExitStatus.PARTIAL if c["failed"] else ExitStatus.OK
+
+    def _interrupt(self, workers):
+        self.stop.set()
+        self.log("interrupted: stopping the running commands")
+        with self.lock:
+            procs = list(self.procs.values())
+        for p in procs:
+            _killpg(p.pid, signal.SIGTERM)
+        deadline = time.monotonic() + GRACE
+        for w in workers:
+            try:
+                w.join(max(0, deadline - time.monotonic()))
+            except KeyboardInterrupt:
+                break
+        for p in procs:
+            _killpg(p.pid, signal.SIGKILL)
+        for w in workers:
+            w.join(2)
+
+    def _worker(self):
+        while not self.stop.is_set():
+            got = self.sweep.claim(self.retry_failed)
+            if got is None:
+                return
+            key, combo, rec = got
+            try:
+                self._run_one(key, combo)
+            except Exception as e:  # a bug or a full disk: record it, do not leave it running
+                self.sweep.update(key, state="failed", end=now(), error=f"{type(e).__name__}: {e}")
+                self.log(f"failed {key}: {type(e).__name__}: {e}")
+
+    def _run_one(self, key, combo):
+        sw = self.sweep
+        rd = sw.run_dir(key)
+        for f in ("stdout", "stderr", "deployment.json"):  # a retry starts clean
+            (rd / f).unlink(missing_ok=True)
+        argv = substitute(sw.command, combo, sw.names)
+        start, t0 = now(), time.monotonic()
+        sw.update(key, start=start, argv=argv)
+        self.log(f"start {key}", verbose=True)
+        fields = {}
+        with open(rd / "stdout", "wb") as out, open(rd / "stderr", "wb") as err:
+            try:
+                p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                     env=environment(sw, key, combo), process_group=0,
+                                     preexec_fn=lambda parent=os.getpid(): _child_setup(parent))
+            except OSError as e:
+                err.write(f"vm5k-sweep: cannot run {argv[0]!r}: {e.strerror}\n".encode())
+                p, rc = None, 127
+            if p is not None:
+                with self.lock:
+                    self.procs[key] = p
+                sw.update(key, pgid=p.pid)
+                try:
+                    rc = p.wait(self.timeout)
+                except subprocess.TimeoutExpired:
+                    fields["timeout"] = True
+                    rc = _stop(p)
+                with self.lock:
+                    self.procs.pop(key, None)
+        dur = round(time.monotonic() - t0, 3)
+        if self.stop.is_set() and rc != 0:
+            # stopped by us: back to todo, the next run does it again
+            sw.update(key, state="todo", end=now(), duration=dur, note="interrupted", pgid=None)
+            return
+        if rc < 0:
+            fields["signal"] = -rc
+            rc = 128 - rc
+        state = "done" if rc == 0 else "failed"
+        sw.update(key, state=state, exit=rc, end=now(), duration=dur, pgid=None,
+                  document=_capture_document(rd), **fields)
+        with self.lock:
+            self.ran += 1
+        self.log(f"{state} {key} (exit {rc}, {dur:.1f}s)")
+
+
+def _stop(p):
+    _killpg(p.pid, signal.SIGTERM)
+    try:
+        return p.wait(GRACE)
+    except subprocess.TimeoutExpired:
+        _killpg(p.pid, signal.SIGKILL)
+        return p.wait()
+
+
+def _killpg(pgid, sig):
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _main_thread():
+    return threading.current_thread() is threading.main_thread()
+
+
+def run(sweep, jobs=1, retry_failed=False, timeout=None, log=None):
+    return Runner(sweep, jobs, retry_failed, timeout, log).run()
+
+
+def plan(sweep):
+    """What `run` would do, without doing it: one {key, params, state, argv} per combination."""
+    for k, c, rec, st in sweep.records():
+        yield {"key": k, "params": c, "state": st, "argv": substitute(sweep.command, c, sweep.names)}
