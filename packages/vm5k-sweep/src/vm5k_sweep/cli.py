@@ -112,8 +112,6 @@ def run(dir, cmd, specs, grid_file, filters, jobs, retry_failed, timeout, dry_ru
     if grid is not None and not grid:
         raise InputError("empty grid: no parameter")
     sweep = Sweep.open(dir, grid, filters, cmd, create=not dry_run)
-    if not sweep.command:
-        raise InputError(f"no command: give it after --, e.g. `{PROG} run {dir} -p n=1,2 -- echo {{n}}`")
     if dry_run:
         for item in runner.plan(sweep):
             click.echo(json.dumps(item))

@@ -81,11 +81,12 @@ def add_spec(grid, spec):
     places = _find(grid, parent)
     if not places:
         raise InputError(f"bad parameter {spec!r}: no parameter {parent} defined before it")
+    places = [g for g in places if pvalue in g[parent]]  # b may have other values elsewhere
+    if not places:
+        raise InputError(f"bad parameter {spec!r}: {parent} has no value {pvalue!r}")
     for g in places:
         if isinstance(g[parent], list):
             g[parent] = {v: {} for v in g[parent]}
-        if pvalue not in g[parent]:
-            raise InputError(f"bad parameter {spec!r}: {parent} has no value {pvalue!r}")
         if name in grid or name in names(g[parent][pvalue]):
             raise InputError(f"bad parameter {spec!r}: {name} is already defined")
         g[parent][pvalue][name] = values

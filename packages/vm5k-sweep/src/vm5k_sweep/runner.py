@@ -4,7 +4,8 @@ The command runs as argv (never through a shell unless the user writes `sh -c`),
 caller's working directory, stdin from /dev/null, with:
 
     {name} in any argument     replaced by the parameter's value ("" if the combination
-                               lacks that sub-parameter); other braces are left alone
+                               lacks that sub-parameter), shell-quoted in the SCRIPT of
+                               `sh -c SCRIPT`; other braces are left alone
     VM5K_P_<NAME>=value        every parameter, name upper-cased
     <name>=value               every parameter, as written (handy in `sh -c '... $n_vm'`)
     VM5K_SWEEP_DIR, VM5K_SWEEP_KEY, VM5K_SWEEP_RUN (the combination's directory)
@@ -18,6 +19,7 @@ import ctypes
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import threading
@@ -25,7 +27,7 @@ import time
 
 from vm5k_doc.status import ExitStatus
 
-from .store import now
+from .store import now, proc_start
 
 DOC_MAX = 64 << 20  # stdout bigger than this is not parsed as a document
 GRACE = 10  # seconds between SIGTERM and SIGKILL when stopping a command
@@ -59,9 +61,30 @@ def environment(sweep, key, combo, base=None):
     return env
 
 
+SHELLS = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "busybox"}
+
+
 def substitute(argv, combo, names):
+    """{name} -> value in each argument; shell-quoted inside the script of `sh -c SCRIPT`,
+    so that no value reaches a shell unquoted."""
+    if not names:
+        return list(argv)
     pat = re.compile(r"\{(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + r")\}")
-    return [pat.sub(lambda m: combo.get(m[1], ""), a) for a in argv] if names else list(argv)
+    script = _script_index(argv)
+    return [pat.sub(lambda m: (shlex.quote if i == script else str)(combo.get(m[1], "")), a)
+            for i, a in enumerate(argv)]
+
+
+def _script_index(argv):
+    """Where SCRIPT is in `sh [-opts]c SCRIPT ...`, or None."""
+    if not argv or os.path.basename(argv[0]) not in SHELLS:
+        return None
+    for i, a in enumerate(argv[1:], 1):
+        if not a.startswith("-") or a.startswith("--"):
+            return None
+        if "c" in a:
+            return i + 1
+    return None
 
 
 def _capture_document(rd):
@@ -161,7 +184,7 @@ class Runner:
             if p is not None:
                 with self.lock:
                     self.procs[key] = p
-                sw.update(key, pgid=p.pid)
+                sw.update(key, pgid=p.pid, pgid_start=proc_start(p.pid))
                 try:
                     rc = p.wait(self.timeout)
                 except subprocess.TimeoutExpired:
@@ -172,13 +195,13 @@ class Runner:
         dur = round(time.monotonic() - t0, 3)
         if self.stop.is_set() and rc != 0:
             # stopped by us: back to todo, the next run does it again
-            sw.update(key, state="todo", end=now(), duration=dur, note="interrupted", pgid=None)
+            sw.update(key, state="todo", end=now(), duration=dur, note="interrupted", pgid=None, pgid_start=None)
             return
         if rc < 0:
             fields["signal"] = -rc
             rc = 128 - rc
         state = "done" if rc == 0 else "failed"
-        sw.update(key, state=state, exit=rc, end=now(), duration=dur, pgid=None,
+        sw.update(key, state=state, exit=rc, end=now(), duration=dur, pgid=None, pgid_start=None,
                   document=_capture_document(rd), **fields)
         with self.lock:
             self.ran += 1

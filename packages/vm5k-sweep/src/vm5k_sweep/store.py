@@ -7,8 +7,8 @@
     DIR/runs/<key>/stdout, stderr, deployment.json (if the command produced a document)
 
 States: todo (no run.json yet, or reset), running, done, failed, skipped.
-A `running` combination whose claimer is gone is `stale` and is claimed again: the
-claimer is a (host, pid, pid start time) triple plus the command's process group, so a
+A `running` combination whose runner is gone is `stale` and is claimed again (what is left
+of its command is killed first): the runner is a (host, pid, pid start time) triple, so a
 reused pid or a SIGKILLed runner cannot leave it stuck (execo's ParamSweeper could).
 """
 import contextlib
@@ -16,6 +16,7 @@ import datetime
 import fcntl
 import json
 import os
+import signal
 import socket
 from pathlib import Path
 
@@ -66,14 +67,28 @@ def _group_alive(pgid):
 
 
 def claim_alive(rec):
-    """Is the claimer of a `running` combination still at work? Unknown (other host) = yes."""
+    """Is the runner that claimed a `running` combination alive? Unknown (other host) = yes."""
     c = rec.get("claimed_by") or {}
     if c.get("host") != HOST:
         return True
-    if c.get("pid") and _pid_alive(c["pid"], c.get("pid_start")):
-        return True
-    # the runner is gone but its command may still run (a pipeline's children): wait for it
-    return bool(rec.get("pgid")) and _group_alive(rec["pgid"])
+    return bool(c.get("pid")) and _pid_alive(c["pid"], c.get("pid_start"))
+
+
+def kill_orphans(rec):
+    """A dead runner's command may live on (a pipeline's children): nobody will record its
+    result and it would race with the retry, so it goes. Its group leader alive with another
+    start time means the pgid was reused: not ours, left alone."""
+    pg = rec.get("pgid")
+    if not pg or (rec.get("claimed_by") or {}).get("host") != HOST:
+        return
+    start = proc_start(pg)
+    if start is not None and start != rec.get("pgid_start"):
+        return
+    if _group_alive(pg):
+        try:
+            os.killpg(pg, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def write_json(path, obj):
@@ -121,8 +136,11 @@ class Sweep:
         want = {"format": FORMAT, "grid": grid, "filters": list(filters), "command": list(command)}
         if cls._read_spec(d) is None and d.exists() and any(p.name != "lock" for p in d.iterdir()):
             raise InputError(f"{d}: not empty and not a vm5k-sweep directory (no sweep.json)")
-        if not create and cls._read_spec(d) is None:
-            return cls(d, want)
+        if cls._read_spec(d) is None:
+            if not command:
+                raise InputError(f"no command: give it after --, e.g. `vm5k-sweep run {d} -p n=1,2 -- echo {{n}}`")
+            if not create:
+                return cls(d, want)
         d.mkdir(parents=True, exist_ok=True)
         with _flock(d / "lock"):  # two invocations creating the same DIR agree on one spec
             spec = cls._read_spec(d)
@@ -186,6 +204,7 @@ class Sweep:
                     if st == "failed":
                         new["retried_by"] = me()  # --retry-failed retries once per invocation
                     if st == "stale":
+                        kill_orphans(rec)
                         new["note"] = f"retried after a dead claimer (pid {rec['claimed_by'].get('pid')})"
                     self.save(k, new)
                     return k, c, new
@@ -195,6 +214,8 @@ class Sweep:
         with self.lock():
             rec = self.record(key)
             rec.update(fields)
+            for k in [k for k, v in fields.items() if v is None]:
+                del rec[k]  # None clears a field: run.json stays short
             self.save(key, rec)
             return rec
 
