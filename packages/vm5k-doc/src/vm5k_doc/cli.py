@@ -32,6 +32,7 @@ class StageContext:
     events: EventLog = None
     log: logging.Logger = field(default_factory=lambda: log)
     input_kind: str = "json"
+    input_lines: dict = field(default_factory=dict)  # XML lines of hosts/clusters, for errors
 
 
 def stage_options(func):
@@ -83,9 +84,9 @@ def run_stage(stage, work, *, input_path=None, output_path=None, as_xml=False, d
     setup_logging(prog, verbose, quiet)
     try:
         if input_path is None and new_document is not None:
-            doc, kind = None, "json"
+            doc, kind, lines = None, "json", {}
         else:
-            doc, kind = io.read(input_path or "-")
+            doc, kind, lines = io.read(input_path or "-")
     except Vm5kError as exc:
         fail(prog, str(exc), exc.status)
 
@@ -97,7 +98,7 @@ def run_stage(stage, work, *, input_path=None, output_path=None, as_xml=False, d
             sys.exit(failed)
 
     ctx = StageContext(stage=stage, doc=doc, dry_run=dry_run, force=force, verbose=verbose,
-                       events=EventLog(stage, events_path), input_kind=kind)
+                       events=EventLog(stage, events_path), input_kind=kind, input_lines=lines)
     start, at = time.monotonic(), document.now()
     status, message = ExitStatus.OK, None
     try:
@@ -131,6 +132,8 @@ def run_stage(stage, work, *, input_path=None, output_path=None, as_xml=False, d
         io.write(doc, output_path, as_xml)
     except BrokenPipeError:
         pass
+    except (OSError, TypeError, ValueError) as exc:
+        fail(prog, f"cannot write the document: {exc}", ExitStatus.ERROR if status == ExitStatus.OK else status)
     if problem:  # our own output broke the schema: a bug, but the document is written
         fail(prog, f"output document invalid: {problem}", ExitStatus.ERROR)
     if message:
@@ -159,7 +162,7 @@ def main():
 def validate(input_path):
     """Exit 0 if the document matches the schema, else 2 with one line naming the path."""
     try:
-        doc, _ = io.read(input_path)
+        doc, _, _ = io.read(input_path)
     except Vm5kError as exc:
         fail("vm5k-doc", str(exc), exc.status)
     click.echo(f"ok: {len(doc.get('vms', []))} VMs, {len(doc.get('hosts', []))} hosts, "
@@ -172,7 +175,7 @@ def validate(input_path):
 def convert(input_path, as_xml):
     """Read JSON or XML, write JSON or (--xml) vm5k's state XML."""
     try:
-        doc, _ = io.read(input_path)
+        doc, _, _ = io.read(input_path)
     except Vm5kError as exc:
         fail("vm5k-doc", str(exc), exc.status)
     io.write(doc, "-", as_xml)

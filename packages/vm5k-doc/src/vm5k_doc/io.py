@@ -73,12 +73,14 @@ def document_from_topology(topology, platform=None):
 def read(source=None):
     """Read one document from a path, '-' or a stream; XML topologies are converted.
 
-    Returns (doc, kind) where kind is 'json' or 'xml'. The document is validated.
+    Returns (doc, kind, lines): kind is 'json' or 'xml'; lines maps "host:<id>" and
+    "cluster:<id>" to XML lines for later errors. The document is validated.
     """
     data, name = read_bytes(source)
     if is_xml(data):
-        return validate(document_from_topology(xmlio.read_topology(data)), name), "xml"
-    return validate(parse_json(data, name), name), "json"
+        topology = xmlio.read_topology(data)
+        return validate(document_from_topology(topology), name), "xml", topology["lines"]
+    return validate(parse_json(data, name), name), "json", {}
 
 
 def dumps(doc, xml=False):

@@ -46,6 +46,10 @@ def error_line(doc):
     if error is None:
         return None
     message = error.message
+    if error.validator == "additionalProperties":
+        known = set(error.schema.get("properties", {}))
+        extra = sorted(k for k in error.instance if k not in known and not k.startswith("x-"))
+        message = f"unknown key(s) {', '.join(map(repr, extra))} (add 'x-' to keep your own keys)"
     if len(message) > 200:
         message = message[:200] + "..."
     return f"{json_path(error.absolute_path)}: {message}"

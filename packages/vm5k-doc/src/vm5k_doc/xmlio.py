@@ -107,6 +107,7 @@ def read_topology(data):
     if root.tag not in ("vm5k", "deployment"):
         raise InputError(f"XML line {root.sourceline}: root element must be <vm5k> or <deployment>, not <{root.tag}>")
     hosts, vms, seen_vms, seen_hosts = [], [], set(), set()
+    lines = {}  # "cluster:<id>" / "host:<id>" -> XML line, for later checks that name the line
 
     def add_vm(el, host_id):
         vm = vm_from_element(el)
@@ -134,6 +135,7 @@ def read_topology(data):
             if cluster.tag != "cluster":
                 unexpected(cluster, "site")
             cluster_id = check_id(cluster.get("id", ""), f"{_where(cluster)}: cluster id")
+            lines.setdefault(f"cluster:{cluster_id}", cluster.sourceline)
             for host in cluster:
                 if host.tag != "host":
                     unexpected(host, "cluster")
@@ -141,6 +143,7 @@ def read_topology(data):
                 if host_id in seen_hosts:
                     raise InputError(f"{_where(host)}: duplicate host id {host_id!r}")
                 seen_hosts.add(host_id)
+                lines[f"host:{host_id}"] = host.sourceline
                 record = {"id": host_id, "site": site_id, "cluster": cluster_id,
                           "state": HOST_STATE_IN.get(host.get("state"), host.get("state") or "planned")}
                 for attr, key in (("cpu", "cores"), ("mem", "mem_mb")):
@@ -156,7 +159,7 @@ def read_topology(data):
                     if vm.tag != "vm":
                         unexpected(vm, "host")
                     add_vm(vm, host_id)
-    return {"hosts": hosts, "vms": vms}
+    return {"hosts": hosts, "vms": vms, "lines": lines}
 
 
 def _text(value):

@@ -1,0 +1,120 @@
+"""The topo stage: write `request`, `vms` and `reservation.wanted`.
+
+Three ways in: `-n N` (VMs vm-1..vm-N from the template), a topology XML with explicit
+hosts (kept as written), or a document that already went through topo (kept; `-n` may
+add VMs, never drops them without --force).
+"""
+import re
+
+from vm5k_doc import document
+from vm5k_doc.errors import InputError
+
+from . import elements as elements_mod
+from . import platform as platform_mod
+from . import reference as reference_mod
+from . import sizing, template as template_mod
+
+WALLTIME_RE = re.compile(r"^(\d{1,4}):([0-5]?\d):([0-5]?\d)$")
+DEFAULT_WALLTIME = "1:00:00"   # vm5k's default
+MAX_VMS = 1_000_000
+
+
+def new_document(ctx, platform="auto", reference=None, **_):
+    chosen = platform_mod.detect(platform)
+    return document.new(chosen, reference_path(chosen, reference))
+
+
+def reference_path(platform, given):
+    if given:
+        return given
+    if platform == "g5k":
+        return reference_mod.snapshot_path()
+    if platform == "lab":
+        return platform_mod.lab_reference()
+    return None
+
+
+def check_walltime(text):
+    if text is not None and not WALLTIME_RE.match(text):
+        raise InputError(f"-w {text!r}: walltime must be H:MM:SS")
+    return text
+
+
+def make_vms(count, template, first=1):
+    return [{"id": f"vm-{i}", **template, "state": "planned"} for i in range(first, first + count)]
+
+
+def run(ctx, n_vm=None, resources=None, blacklist=None, vm_template=None, distribution=None,
+        platform="auto", walltime=None, reference=None, seed=None, cpu_ratio=None, vcore=None,
+        kavlan=False):
+    doc = ctx.doc
+    meta = doc["vm5k"]
+    if platform != "auto":
+        meta["platform"] = platform
+    platform = meta["platform"]
+    request = doc.setdefault("request", {})
+    explicit = ctx.input_kind == "xml" or request.get("distribution") == "explicit"
+
+    if n_vm is not None and not 0 < n_vm <= MAX_VMS:
+        raise InputError(f"-n must be between 1 and {MAX_VMS}, got {n_vm}")
+    if n_vm is None and not doc.get("vms") and not meta["stages"]:
+        n_vm = 30  # vm5k's default, with a warning as vm5k did
+        ctx.log.warning("neither -n nor -i given: %d VMs", n_vm)
+    template = template_mod.complete({**request.get("template", {}), **template_mod.parse(vm_template)}, platform)
+
+    vms = doc.setdefault("vms", [])
+    if n_vm is not None:
+        if ctx.force:
+            vms[:] = make_vms(n_vm, template)
+        elif n_vm >= len(vms):
+            vms += make_vms(n_vm - len(vms), template, first=_next_index(vms))
+        else:
+            raise InputError(f"-n {n_vm}: the document already has {len(vms)} VMs (use --force to rebuild)")
+    for vm in vms:  # VMs from a topology file get the template's values where they have none
+        for key, value in template.items():
+            vm.setdefault(key, value)
+
+    if resources is not None:
+        request["resources"] = elements_mod.parse_resources(resources)
+    if blacklist is not None:
+        request["blacklist"] = elements_mod.parse_blacklist(blacklist)
+    request.setdefault("resources", [] if platform == "static" else
+                       [{"element": "grid5000" if platform == "g5k" else "lab", "hosts": 0}])
+    request.setdefault("blacklist", [])
+    request["n_vm"] = len(vms)
+    request["template"] = template
+    request["distribution"] = distribution or ("explicit" if explicit else request.get("distribution", "round-robin"))
+    if explicit and request["distribution"] != "explicit":
+        raise InputError(f"-d {distribution}: the topology places its VMs on explicit hosts")
+    request["walltime"] = check_walltime(walltime) or request.get("walltime", DEFAULT_WALLTIME)
+    request["seed"] = seed if seed is not None else request.get("seed", 0)
+    request["cpu_ratio"] = cpu_ratio if cpu_ratio is not None else request.get("cpu_ratio", 3.0)
+    request["vcore"] = vcore or request.get("vcore", "core")
+    if kavlan:
+        request["kavlan"] = True
+
+    reservation = doc.setdefault("reservation", {})
+    if platform == "static":  # no reference data, no scheduler: vm5k-oar --hosts gives the hosts
+        reservation["wanted"] = {}
+        return None
+    path = meta.get("reference") or reference_path(platform, reference)
+    meta["reference"] = path
+    ref = reference_mod.load(path)
+    if explicit:
+        wanted = sizing.explicit(doc.get("hosts", []), vms, ref, ctx.input_lines,
+                                 request["cpu_ratio"], request["vcore"])
+        request["max_vms"] = {}
+    else:
+        elements = elements_mod.classify(request["resources"], ref)
+        wanted, request["max_vms"] = sizing.size(vms, elements, ref, request["blacklist"],
+                                                 request["cpu_ratio"], request["vcore"])
+    if request.get("kavlan"):
+        wanted["kavlan"] = 1
+    reservation["wanted"] = wanted
+    ctx.log.info("%d VMs need %s", len(vms), ", ".join(f"{n} {k}" for k, n in wanted.items()) or "no host")
+    return None
+
+
+def _next_index(vms):
+    numbers = [int(vm["id"][3:]) for vm in vms if vm["id"].startswith("vm-") and vm["id"][3:].isdigit()]
+    return max(numbers, default=0) + 1

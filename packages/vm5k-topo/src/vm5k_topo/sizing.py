@@ -1,0 +1,148 @@
+"""How many hosts of which cluster the VMs need, from cores (or threads) and RAM.
+
+A node takes VMs while their RAM fits in its RAM minus a reserve and their vCPUs fit in
+cores x cpu_ratio: the same rule vm5k-doc's placement applies later, so a sized
+reservation always places. VMs are counted by shape (mem, n_cpu), so sizing 100 000
+identical VMs costs as much as sizing one.
+"""
+from collections import Counter
+
+from vm5k_doc.errors import InputError, NoResources
+from vm5k_doc.placement import usable_mem_mb, vcpu_capacity
+
+
+def shapes(vms):
+    """{(mem, n_cpu): count}, biggest RAM first."""
+    counts = Counter((vm["mem"], vm["n_cpu"]) for vm in vms)
+    return dict(sorted(counts.items(), key=lambda item: (-item[0][0], -item[0][1])))
+
+
+def fill_node(node, remaining, cpu_ratio, vcore):
+    """Take from `remaining` ({shape: count}) what one node holds; returns VMs taken."""
+    mem = usable_mem_mb(node)
+    cpu = vcpu_capacity(node, cpu_ratio, vcore)
+    taken = 0
+    for (vm_mem, vm_cpu), count in remaining.items():
+        if not count:
+            continue
+        n = int(min(count, mem // vm_mem, cpu // vm_cpu))
+        if n:
+            remaining[(vm_mem, vm_cpu)] = count - n
+            mem -= n * vm_mem
+            cpu -= n * vm_cpu
+            taken += n
+    return taken
+
+
+def node_capacity(cluster, vms_shape, cpu_ratio, vcore):
+    """VMs of one shape that one node of `cluster` holds."""
+    return fill_node(cluster.node_record(cluster.uid), {vms_shape: 10**9}, cpu_ratio, vcore)
+
+
+def candidates(element, reference, blacklist):
+    """Clusters an element stands for, minus the blacklist and clusters without virtualization.
+
+    A site or grid5000 expands to its default-queue, non-exotic clusters with hardware
+    virtualization; a cluster named on its own must be virtualizable and not blacklisted.
+    """
+    kind, name = element["kind"], element["element"]
+    if kind == "cluster":
+        cluster = reference.clusters[name]
+        if name in blacklist or cluster.site in blacklist:
+            raise InputError(f"-r: cluster {name!r} is also blacklisted")
+        if not cluster.virtualizable:
+            raise InputError(f"-r: cluster {name!r} has no hardware virtualization "
+                             f"(supported_job_types.virtual = {cluster.virtual!r})")
+        return [cluster]
+    sites = list(reference.sites) if kind == "grid5000" else [name]
+    if kind == "site" and name in blacklist:
+        raise InputError(f"-r: site {name!r} is also blacklisted")
+    return [c for site in sites if site not in blacklist
+            for c in reference.site_clusters(site)
+            if c.uid not in blacklist and c.virtualizable and c.default_queue and not c.exotic]
+
+
+def free_nodes(cluster, blacklist):
+    return [uid for uid in cluster.nodes if uid not in blacklist]
+
+
+def size(vms, elements, reference, blacklist=(), cpu_ratio=3.0, vcore="core"):
+    """Returns (wanted, max_vms): hosts to reserve per element/cluster, and the most VMs
+    like the first one each element could hold. Raises NoResources when they cannot fit."""
+    blacklist = set(blacklist)
+    remaining = shapes(vms)
+    first_shape = next(iter(remaining)) if remaining else (1024, 1)
+    wanted, max_vms = {}, {}
+    counted = [e for e in elements if e["hosts"]]
+    open_elements = [e for e in elements if not e["hosts"]]
+
+    clusters_of = {}
+    for element in elements:
+        clusters = clusters_of[element["element"]] = candidates(element, reference, blacklist)
+        max_vms[element["element"]] = sum(node_capacity(c, first_shape, cpu_ratio, vcore) * len(free_nodes(c, blacklist))
+                                          for c in clusters)
+
+    # Elements with a host count: take their N biggest nodes, as OAR may give any of them.
+    for element in counted:
+        nodes = _nodes_biggest_first(clusters_of[element["element"]], blacklist, first_shape, cpu_ratio, vcore)
+        if len(nodes) < element["hosts"]:
+            raise NoResources(f"-r {element['element']}:{element['hosts']}: only {len(nodes)} hosts "
+                              f"with virtualization in the reference data")
+        for cluster in nodes[:element["hosts"]]:
+            fill_node(cluster.node_record(cluster.uid), remaining, cpu_ratio, vcore)
+        wanted[element["element"]] = element["hosts"]
+
+    # Elements without a count: as many nodes as needed, biggest nodes first.
+    if sum(remaining.values()) and open_elements:
+        pool = []
+        for element in open_elements:
+            pool += [c for c in clusters_of[element["element"]] if c not in pool]
+        for cluster in _nodes_biggest_first(pool, blacklist, first_shape, cpu_ratio, vcore):
+            if not sum(remaining.values()):
+                break
+            if fill_node(cluster.node_record(cluster.uid), remaining, cpu_ratio, vcore):
+                wanted[cluster.uid] = wanted.get(cluster.uid, 0) + 1
+    left = sum(remaining.values())
+    if left:
+        where = ", ".join(f"{name} holds at most {n}" for name, n in max_vms.items())
+        raise NoResources(f"{left} of {len(vms)} VMs do not fit in the requested elements "
+                          f"({where} VMs of {first_shape[0]} MB / {first_shape[1]} vCPU)")
+    return wanted, max_vms
+
+
+def _nodes_biggest_first(clusters, blacklist, shape, cpu_ratio, vcore):
+    """One entry per free node, clusters holding the most VMs first (then by name)."""
+    ordered = sorted(clusters, key=lambda c: (-node_capacity(c, shape, cpu_ratio, vcore), c.uid))
+    return [c for c in ordered for _ in free_nodes(c, blacklist)]
+
+
+def explicit(hosts, vms, reference, lines, cpu_ratio=3.0, vcore="core"):
+    """An XML topology with its own hosts: check clusters and that each host's VMs fit."""
+    wanted = {}
+    by_host = {}
+    for vm in vms:
+        if vm.get("host"):
+            by_host.setdefault(vm["host"], []).append(vm)
+    for host in hosts:
+        cluster = reference.clusters.get(host["cluster"])
+        line = lines.get(f"cluster:{host['cluster']}", "?")
+        if cluster is None:
+            raise InputError(f"XML line {line}: unknown cluster {host['cluster']!r}")
+        if cluster.site != host["site"]:
+            raise InputError(f"XML line {line}: cluster {cluster.uid!r} is in site {cluster.site!r}, not {host['site']!r}")
+        record = cluster.node_record(host["id"])
+        host.setdefault("cores", record["cores"])
+        host.setdefault("threads", record["threads"])
+        host.setdefault("mem_mb", record["mem_mb"])
+        hosted = by_host.get(host["id"], [])
+        if fill_node(record, shapes(hosted), cpu_ratio, vcore) < len(hosted):
+            raise InputError(f"XML line {lines.get('host:' + host['id'], '?')}: the {len(hosted)} VMs of host "
+                              f"{host['id']!r} do not fit on a {cluster.uid} node "
+                              f"({record['mem_mb']} MB, {record['cores']} cores)")
+        wanted[cluster.uid] = wanted.get(cluster.uid, 0) + 1
+    for cluster_uid, count in wanted.items():
+        available = len(reference.clusters[cluster_uid].nodes)
+        if count > available:
+            raise NoResources(f"XML line {lines.get('cluster:' + cluster_uid, '?')}: {count} hosts of "
+                              f"{cluster_uid} asked, the reference data has {available}")
+    return wanted

@@ -1,0 +1,41 @@
+"""The VM template (`-t`): vm5k's one-line XML `<vm mem=.. hdd=.. .../>` or a JSON object."""
+import json
+
+from vm5k_doc import xmlio
+from vm5k_doc.errors import InputError
+from vm5k_doc.schema import schema
+
+import jsonschema
+
+TEMPLATE_KEYS = ("mem", "hdd", "n_cpu", "cpuset", "backing_file", "real_file")
+
+
+def parse(text):
+    if text is None:
+        return {}
+    text = text.strip()
+    if text.startswith("<"):
+        return xmlio.template_from_xml(text)
+    try:
+        template = json.loads(text)
+    except ValueError:
+        raise InputError(f"-t {text!r}: neither a <vm .../> element nor a JSON object") from None
+    if not isinstance(template, dict):
+        raise InputError("-t: the JSON template must be an object")
+    if "cpu" in template and "n_cpu" not in template:
+        template["n_cpu"] = template.pop("cpu")
+    validator = jsonschema.Draft202012Validator({**schema()["$defs"]["template"], "$defs": schema()["$defs"]})
+    error = jsonschema.exceptions.best_match(validator.iter_errors(template))
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path) or "template"
+        raise InputError(f"-t: {where}: {error.message}")
+    return template
+
+
+def complete(template, platform):
+    """The template with every key, platform defaults filling the gaps."""
+    from .platform import DEFAULT_BACKING_FILE, DEFAULT_HDD, DEFAULT_MEM
+    full = {"mem": DEFAULT_MEM[platform], "hdd": DEFAULT_HDD[platform], "n_cpu": 1, "cpuset": "auto",
+            "backing_file": DEFAULT_BACKING_FILE[platform], "real_file": False}
+    full.update(template)
+    return full
