@@ -16,7 +16,7 @@ import click
 from . import document, io
 from .errors import InputError, Vm5kError
 from .events import EventLog
-from .schema import error_line
+from .schema import problem as schema_problem
 from .status import EXIT_STATUS_HELP, ExitStatus
 
 log = logging.getLogger("vm5k")
@@ -127,7 +127,7 @@ def run_stage(stage, work, *, input_path=None, output_path=None, as_xml=False, d
         doc["vm5k"]["dry_run"] = True
     document.add_event(doc, stage, at, time.monotonic() - start, ok=status == ExitStatus.OK,
                        status=status, message=message)
-    problem = error_line(doc) if status != ExitStatus.BAD_INPUT else None
+    problem = schema_problem(doc) if status != ExitStatus.BAD_INPUT else None
     try:
         io.write(doc, output_path, as_xml)
     except BrokenPipeError:

@@ -55,16 +55,21 @@ def error_line(doc):
     return f"{json_path(error.absolute_path)}: {message}"
 
 
-def validate(doc, where="document"):
-    """Raise InputError naming the JSON path and the rule, if doc does not match the schema."""
+def problem(doc):
+    """None if doc is valid, else one line naming the path and the rule broken."""
     fast = _fast()
     if fast is not None:
         try:
             fast(doc)
-            return doc
+            return None
         except Exception:  # fastjsonschema's JsonSchemaException: get the precise message below
             pass
-    line = error_line(doc)
+    return error_line(doc)
+
+
+def validate(doc, where="document"):
+    """Raise InputError naming the JSON path and the rule, if doc does not match the schema."""
+    line = problem(doc)
     if line:
         raise InputError(f"invalid {where}: {line}")
     return doc
