@@ -1,0 +1,63 @@
+"""vm5k-vms: the thin command line over deploy, destroy and migrate."""
+import click
+from vm5k_doc.cli import epilog, run_stage, stage_options
+from vm5k_doc.errors import InputError
+
+from . import __version__, deploy, destroy, migrate
+from .remote import Ssh, default_key
+
+EXAMPLES = """  vm5k-topo -n 6 | vm5k-oar -w 0:30:00 | vm5k-net | vm5k-hosts | vm5k-vms > deployed.json
+  vm5k-vms -i deployed.json --events boot.ndjson -o deployed.json   # rerun: only what is not ready
+  vm5k-vms --migrate vm-3=host2.lab -i deployed.json -o deployed.json
+  vm5k-vms --destroy -i deployed.json -o destroyed.json"""
+
+
+def work(ctx, destroy_vms, migrations, ssh_key, ssh_user, timeout, min_ready, leases):
+    ssh = Ssh(user=ssh_user, key=ssh_key or default_key(ctx.doc["vm5k"].get("platform")))
+    if destroy_vms:
+        return destroy.run(ctx, ssh)
+    if migrations:
+        return migrate.run(ctx, ssh, parse_migrations(migrations))
+    return deploy.run(ctx, ssh, force=ctx.force, timeout=timeout, min_ready=min_ready, leases=leases)
+
+
+def parse_migrations(values):
+    pairs = []
+    for value in values:
+        vm_id, sep, host = value.partition("=")
+        if not sep or not vm_id or not host:
+            raise InputError(f"--migrate {value!r}: expected VM=HOST")
+        pairs.append((vm_id, host))
+    return pairs
+
+
+@click.command(epilog=epilog(EXAMPLES), context_settings={"help_option_names": ["-h", "--help"]})
+@stage_options
+@click.version_option(__version__, package_name="vm5k-vms")
+@click.option("--destroy", "destroy_vms", is_flag=True,
+              help="Destroy and undefine the document's VMs and remove their disks, and nothing else.")
+@click.option("--migrate", "migrations", multiple=True, metavar="VM=HOST",
+              help="Live-migrate VM to HOST (a host of the document), copying its disk. Repeatable.")
+@click.option("--ssh-key", metavar="FILE", envvar="VM5K_SSH_KEY",
+              help="Private key to reach hosts and VMs (stays here; FILE.pub goes into the VMs). "
+                   "Default: the lab key on the lab, else ~/.ssh/id_ed25519 or id_rsa.")
+@click.option("--ssh-user", default="root", show_default=True, help="User on the hosts and VMs.")
+@click.option("--timeout", type=click.FloatRange(1, 3600), default=300, show_default=True,
+              help="Seconds for one VM to answer SSH; a VM stuck is restarted once, then KO.")
+@click.option("--min", "min_ready", type=click.IntRange(0), default=None,
+              help="Exit 0 if at least N VMs are ready (default: all).")
+@click.option("--leases", metavar="FILE",
+              help="dnsmasq lease file to time the DHCP step (default on the lab: the site's).")
+def main(destroy_vms, migrations, ssh_key, ssh_user, timeout, min_ready, leases, **options):
+    """Create, start and wait for every VM of the document, each VM's fate in its record.
+
+    Per VM: a qcow2 overlay on its host's base image (or a copy with real_file), a libvirt
+    domain (kvm or qemu as the host decided), hostname and public key through the kernel
+    command line or a NoCloud seed. Each VM is ready when it answers SSH with its own
+    name; the steps defined, started, lease, tcp22, ssh are timed in `timings` (seconds
+    since the stage started; `ready` is from start to SSH) and streamed with --events.
+    VMs already ready and running are skipped (--force recreates them).
+    """
+    run_stage("vms", work, destroy_vms=destroy_vms, migrations=migrations, ssh_key=ssh_key,
+              ssh_user=ssh_user, timeout=timeout, min_ready=min_ready, leases=leases,
+              version=__version__, **options)

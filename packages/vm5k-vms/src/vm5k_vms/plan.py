@@ -1,0 +1,166 @@
+"""From a VM record and its host record to everything a host needs to run that VM (pure).
+
+A VM's `backing_file` is either the name of an image the host describes in its `images`
+(what vm5k-hosts / the lab put there: base disk, kernel, initrd, command line) or an
+absolute path to a bootable disk image on the host. Images booted with a kernel get their
+identity (hostname, public key) on the kernel command line; a bootable disk gets a
+cloud-init NoCloud seed. Either way only the public key leaves the control node.
+"""
+import re
+from dataclasses import dataclass, field
+
+from vm5k_doc.errors import InputError
+from vm5k_doc.ids import check_id
+
+# Where the per-VM files live on a host (private per host on the lab and on Grid'5000).
+VM_DIR = "/tmp/vm5k"
+TB_CACHE_MIB = 64  # TCG translation cache: the 1 GiB default doubles a small guest's RSS
+MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+HOSTNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
+KEY_RE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+) [A-Za-z0-9+/=]+( [^\n]*)?$")
+PARAM_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@dataclass
+class VmPlan:
+    id: str
+    host: str
+    mem: int
+    n_cpu: int
+    cpuset: str | None
+    virt: str
+    mac: str | None
+    bridge: str
+    hostname: str
+    overlay: str
+    base: str | None           # base disk on the host (None: a blank disk)
+    base_format: str
+    real_file: bool
+    hdd: int
+    kernel: str | None
+    initrd: str | None
+    cmdline: str | None
+    console_log: str
+    xml_path: str
+    seed: str | None = None    # NoCloud seed ISO path on the host
+    seed_files: dict = field(default_factory=dict)
+
+
+def vm_dir_of(host):
+    return (host.get("images") or {}).get("vm_dir") or VM_DIR
+
+
+def paths(vm_id, vm_dir=VM_DIR):
+    base = f"{vm_dir}/{vm_id}"
+    return {"overlay": f"{base}.qcow2", "xml": f"{base}.xml", "console": f"{base}.console.log",
+            "seed": f"{base}-seed.iso"}
+
+
+def check_path(value, what):
+    if not isinstance(value, str) or not value.startswith("/") or "\n" in value or len(value) > 4096:
+        raise InputError(f"{what} must be an absolute path on the host, got {value!r}")
+    return value
+
+
+def image_of(vm, host):
+    """The image entry a VM boots: a named entry of the host's `images`, or a path."""
+    name = vm.get("backing_file") or "mini"
+    images = host.get("images") or {}
+    entry = images.get(name)
+    if isinstance(entry, dict):
+        return entry
+    if isinstance(entry, str):
+        return {"disk": entry}
+    if name.startswith("/"):
+        return {"disk": name}
+    raise InputError(f"vms[{vm['id']}].backing_file {name!r}: not an image of host {host['id']} "
+                     f"(has {', '.join(sorted(k for k in images if k != 'vm_dir')) or 'none'}) nor a path")
+
+
+def check_public_key(public_key):
+    key = (public_key or "").strip()
+    if key and not KEY_RE.match(key):
+        raise InputError("the public key is not one line of OpenSSH public key")
+    return key
+
+
+def plan_vm(vm, host, public_key=""):
+    """VmPlan for one VM on its host; raises InputError naming the field on bad values."""
+    vm_id = check_id(vm["id"], "vm id")
+    check_id(host["id"], "host id")
+    hostname = vm.get("hostname") or vm_id
+    if not HOSTNAME_RE.match(hostname):
+        raise InputError(f"vms[{vm_id}].hostname {hostname!r} is not a host name")
+    mac = vm.get("mac")
+    if mac is not None and not MAC_RE.match(mac):
+        raise InputError(f"vms[{vm_id}].mac {mac!r} is not a lower-case MAC address")
+    cpuset = vm.get("cpuset")
+    if cpuset in (None, "auto"):
+        cpuset = None
+    elif not re.match(r"^[0-9][0-9,-]*$", cpuset):
+        raise InputError(f"vms[{vm_id}].cpuset {cpuset!r} is not a CPU list")
+    bridge = host.get("bridge") or "br0"
+    check_id(bridge, f"hosts[{host['id']}].bridge")
+    image = image_of(vm, host)
+    base = image.get("disk")
+    if base is not None:
+        check_path(base, f"hosts[{host['id']}].images disk")
+    base_format = image.get("format") or "qcow2"
+    if base_format not in ("qcow2", "raw"):
+        raise InputError(f"hosts[{host['id']}].images format {base_format!r}: qcow2 or raw")
+    kernel, initrd = image.get("kernel"), image.get("initrd")
+    for value, what in ((kernel, "kernel"), (initrd, "initrd")):
+        if value is not None:
+            check_path(value, f"hosts[{host['id']}].images {what}")
+    key = check_public_key(public_key)
+    vm_dir = check_path(vm_dir_of(host), f"hosts[{host['id']}].images vm_dir")
+    where = paths(vm_id, vm_dir)
+    plan = VmPlan(
+        id=vm_id, host=host["id"], mem=int(vm["mem"]), n_cpu=int(vm["n_cpu"]), cpuset=cpuset,
+        virt=host.get("virt") or "qemu", mac=mac, bridge=bridge, hostname=hostname,
+        overlay=where["overlay"], base=base, base_format=base_format,
+        real_file=bool(vm.get("real_file")), hdd=int(vm["hdd"]),
+        kernel=kernel, initrd=initrd, cmdline=None,
+        console_log=where["console"], xml_path=where["xml"])
+    if kernel:
+        plan.cmdline = kernel_cmdline(image, hostname, key)
+    else:  # a bootable disk image (cloud image): identity through a NoCloud seed
+        plan.seed = where["seed"]
+        plan.seed_files = nocloud_seed(vm_id, hostname, key)
+    return plan
+
+
+def kernel_cmdline(image, hostname, public_key):
+    """The image's command line plus the identity parameters it declares.
+
+    `hostname_param` (e.g. vmlab.hostname, systemd.hostname) and `key_param` (the public
+    key, base64 so that it stays one word) are the image's own, from the host record.
+    """
+    words = [image.get("cmdline") or "console=ttyS0"]
+    hostname_param = image.get("hostname_param", "vmlab.hostname")
+    if hostname_param:
+        if not PARAM_RE.match(hostname_param):
+            raise InputError(f"image hostname_param {hostname_param!r} is not a parameter name")
+        words.append(f"{hostname_param}={hostname}")
+    key_param = image.get("key_param")
+    if key_param and public_key:
+        import base64
+        if not PARAM_RE.match(key_param):
+            raise InputError(f"image key_param {key_param!r} is not a parameter name")
+        words.append(f"{key_param}={base64.b64encode(public_key.encode()).decode()}")
+    line = " ".join(words)
+    if "\n" in line or len(line) > 2000:
+        raise InputError("kernel command line too long or not one line")
+    return line
+
+
+def nocloud_seed(vm_id, hostname, public_key):
+    """cloud-init NoCloud files: hostname and the public key, nothing secret."""
+    import json
+    meta = f"instance-id: {vm_id}\nlocal-hostname: {json.dumps(hostname)}\n"
+    user = "#cloud-config\n" + f"hostname: {json.dumps(hostname)}\n"
+    if public_key:
+        user += f"ssh_authorized_keys:\n  - {json.dumps(public_key)}\n"
+        user += f"users:\n  - name: root\n    ssh_authorized_keys:\n      - {json.dumps(public_key)}\n"
+        user += "disable_root: false\n"
+    return {"meta-data": meta, "user-data": user}

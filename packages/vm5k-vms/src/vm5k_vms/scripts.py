@@ -1,0 +1,124 @@
+"""The shell scripts a host runs, one per host per step, fed to `sh -s` over one ssh.
+
+Every value is quoted (`shlex.quote`) or carried in base64 (file contents), so nothing
+from the document is interpreted by the remote shell. A script reports one line per VM
+and step, which the control node reads as it comes (that is how steps are timed):
+
+    vm5k <vm-id> <step> ok [data]
+    vm5k <vm-id> <step> fail <message>
+"""
+import base64
+
+from vm5k_doc.ids import join, quote
+
+from .domain import domain_xml
+from .plan import VmPlan
+
+PRELUDE = r"""export LC_ALL=C
+V() { virsh -q -c qemu:///system "$@"; }
+say() { printf 'vm5k %s\n' "$*"; }
+# try VM STEP CMD...: run CMD, report ok, or fail with its output on one line
+try() {
+    _vm=$1; _step=$2; shift 2
+    if _out=$("$@" 2>&1); then say "$_vm" "$_step" ok
+    else say "$_vm" "$_step" fail "$(printf '%s' "$_out" | tr '\n' ' ' | cut -c1-400)"; return 1; fi
+}
+put() { printf '%s' "$2" | base64 -d > "$1"; }
+undefine() { V destroy "$1" >/dev/null 2>&1; V undefine "$1" >/dev/null 2>&1; true; }
+define() { put "$1" "$2" && V define "$1" >/dev/null; }
+restart() { V destroy "$1" >/dev/null 2>&1; V start "$1" >/dev/null; }
+seed() { # ISO DIR-CONTENTS...: a NoCloud seed (volume label cidata)
+    _iso=$1; shift; _d=$(mktemp -d) || return 1
+    while [ $# -gt 1 ]; do put "$_d/$1" "$2" || return 1; shift 2; done
+    xorriso -as mkisofs -quiet -o "$_iso" -V cidata -J -r "$_d"/* ; _rc=$?; rm -rf "$_d"; return $_rc
+}
+grow() { qemu-img resize -q "$1" "$2" >/dev/null 2>&1; true; }  # never shrinks below the base
+"""
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def header(what, host):
+    # the host id is a checked id; keep it out of the shell anyway (a comment line)
+    return f"# vm5k-vms: {what} on {host}\n" + PRELUDE
+
+
+def disk_commands(vm: VmPlan):
+    """Create the VM's disk: a qcow2 overlay on the base, a full copy, or a blank disk."""
+    size = f"{vm.hdd}G"
+    if vm.base is None:
+        create = join(["qemu-img", "create", "-q", "-f", "qcow2", vm.overlay, size])
+    elif vm.real_file:
+        create = join(["qemu-img", "convert", "-f", vm.base_format, "-O", "qcow2", vm.base, vm.overlay])
+    else:
+        create = join(["qemu-img", "create", "-q", "-f", "qcow2", "-F", vm.base_format,
+                       "-b", vm.base, vm.overlay])
+    lines = [f"try {quote(vm.id)} disk {create} &&"]
+    if vm.base is not None:
+        lines.append(f"grow {quote(vm.overlay)} {size} &&")
+    if vm.seed:
+        args = " ".join(f"{quote(name)} {b64(text)}" for name, text in sorted(vm.seed_files.items()))
+        lines.append(f"try {quote(vm.id)} seed seed {quote(vm.seed)} {args} &&")
+    return lines
+
+
+def vm_files(vm_id, vm_dir):
+    from .plan import paths
+    p = paths(vm_id, vm_dir)
+    return [p["overlay"], p["xml"], p["console"], p["seed"]]
+
+
+def create_script(host, vms: list[VmPlan]) -> str:
+    """(Re)create and start each VM: clean any old domain and files, disk, define, start.
+    The VMs of a host go one after another; a failing VM does not stop the next."""
+    out = [header(f"create and start {len(vms)} VMs", host)]
+    dirs = sorted({vm.overlay.rsplit("/", 1)[0] for vm in vms})
+    out.append(f"mkdir -p {' '.join(quote(d) for d in dirs)} || {{ say - mkdir fail cannot create the VM directory; exit 1; }}")
+    for vm in vms:
+        vid = quote(vm.id)
+        out.append(f"\n# {vm.id}")
+        out.append(f"undefine {vid}; rm -f {join(vm_files(vm.id, vm.overlay.rsplit('/', 1)[0]))}")
+        out.extend(disk_commands(vm))
+        out.append(f"try {vid} define define {quote(vm.xml_path)} {b64(domain_xml(vm))} &&")
+        out.append(f"try {vid} start V start {vid}")
+    return "\n".join(out) + "\n"
+
+
+def destroy_script(host, vms: list[tuple[str, str]]) -> str:
+    """Destroy, undefine and remove the files of exactly these (vm id, vm dir)."""
+    out = [header(f"destroy {len(vms)} VMs", host)]
+    for vm_id, vm_dir in vms:
+        vid = quote(vm_id)
+        out.append(f"undefine {vid}; rm -f {join(vm_files(vm_id, vm_dir))}")
+        out.append(f"if V domstate {vid} >/dev/null 2>&1; then say {vid} destroy fail still defined; "
+                   f"else say {vid} destroy ok; fi")
+    return "\n".join(out) + "\n"
+
+
+def running_script(host) -> str:
+    """List the running domains (to skip VMs that are ready and still running)."""
+    return header("list running domains", host) + 'for n in $(V list --name); do say "$n" running ok; done\n'
+
+
+def restart_script(host, vm_ids) -> str:
+    out = [header(f"restart {len(vm_ids)} VMs", host)]
+    out += [f"try {quote(v)} restart restart {quote(v)}" for v in vm_ids]
+    return "\n".join(out) + "\n"
+
+
+def console_script(host, logs: list[tuple[str, str]], max_bytes=3000) -> str:
+    """The tail of each VM's serial console log, base64 on one line."""
+    out = [header(f"console tails of {len(logs)} VMs", host)]
+    for vm_id, path in logs:
+        out.append(f"say {quote(vm_id)} console ok \"$(tail -c {int(max_bytes)} {quote(path)} 2>/dev/null | base64 -w0)\"")
+    return "\n".join(out) + "\n"
+
+
+def parse_line(line):
+    """'vm5k ID STEP ok|fail [rest]' -> (id, step, ok, rest) or None for other lines."""
+    words = line.rstrip("\n").split(" ", 4)
+    if len(words) < 4 or words[0] != "vm5k" or words[3] not in ("ok", "fail"):
+        return None
+    return words[1], words[2], words[3] == "ok", words[4] if len(words) > 4 else ""
