@@ -24,7 +24,6 @@ demo: setup
 
 lint: setup
 	$(PY) -m ruff check packages tests bench
-	$(PY) -m ruff format --check packages tests bench || true
 
 bench: setup
 	for b in bench/*.sh; do bash $$b; done

@@ -1,5 +1,4 @@
 import pytest
-
 from vm5k_doc.errors import InputError, NoResources
 from vm5k_doc.placement import host_reserve_mb, max_vms, place
 

@@ -3,7 +3,6 @@ import json
 import pathlib
 
 import pytest
-
 from vm5k_doc.errors import InputError
 from vm5k_doc.schema import validate
 

@@ -1,5 +1,4 @@
 import pytest
-
 from vm5k_doc import io, xmlio
 from vm5k_doc.errors import InputError
 

@@ -1,6 +1,5 @@
 """vm5k-topo as a user runs it: documents out, one-line errors and exit statuses."""
 import pytest
-
 from vm5k_doc.schema import validate
 
 G5K = ("--platform", "g5k", "--dry-run")

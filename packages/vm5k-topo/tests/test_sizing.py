@@ -2,7 +2,6 @@
 import math
 
 import pytest
-
 from vm5k_doc.errors import InputError, NoResources
 from vm5k_doc.placement import place
 from vm5k_topo import elements, reference, sizing

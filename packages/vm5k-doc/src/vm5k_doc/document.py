@@ -8,7 +8,7 @@ STAGES = ("topo", "oar", "net", "hosts", "vms")
 
 
 def now():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def new(platform, reference=None):

@@ -88,7 +88,7 @@ def place(vms, hosts, distribution="round-robin", seed=0, cpu_ratio=DEFAULT_CPU_
         chosen = _round_robin(todo, ids, capacity)
     if len(chosen) < len(todo):
         raise _not_enough(len(vms) - len(todo) + len(chosen), vms, hosts)
-    for vm, host_id in zip(todo, chosen):
+    for vm, host_id in zip(todo, chosen, strict=True):
         vm["host"] = host_id
     return vms
 

@@ -12,7 +12,8 @@ from vm5k_doc.errors import InputError
 from . import elements as elements_mod
 from . import platform as platform_mod
 from . import reference as reference_mod
-from . import sizing, template as template_mod
+from . import sizing
+from . import template as template_mod
 
 WALLTIME_RE = re.compile(r"^(\d{1,4}):([0-5]?\d):([0-5]?\d)$")
 DEFAULT_WALLTIME = "1:00:00"   # vm5k's default

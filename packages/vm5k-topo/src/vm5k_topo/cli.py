@@ -1,6 +1,5 @@
 """vm5k-topo: thin CLI over vm5k_topo.build."""
 import click
-
 from vm5k_doc.cli import epilog, run_stage, stage_options
 
 from . import __version__, build

@@ -1,11 +1,10 @@
 """The VM template (`-t`): vm5k's one-line XML `<vm mem=.. hdd=.. .../>` or a JSON object."""
 import json
 
+import jsonschema
 from vm5k_doc import xmlio
 from vm5k_doc.errors import InputError
 from vm5k_doc.schema import schema
-
-import jsonschema
 
 TEMPLATE_KEYS = ("mem", "hdd", "n_cpu", "cpuset", "backing_file", "real_file")
 
