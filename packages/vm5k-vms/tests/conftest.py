@@ -4,10 +4,12 @@ import pytest
 @pytest.fixture
 def host():
     return {"id": "host1.lab", "address": "10.77.0.11", "state": "ready", "virt": "qemu", "bridge": "br0",
-            "images": {"mini": {"kernel": "/img/vmlinuz", "initrd": "/img/mini.gz", "cmdline": "console=ttyS0 quiet",
-                                "hostname_param": "vmlab.hostname"},
-                       "debian": {"disk": "/img/debian.qcow2", "kernel": "/img/vmlinuz", "initrd": "/img/mini.gz",
-                                  "cmdline": "root=/dev/vda rw console=ttyS0 quiet", "hostname_param": "systemd.hostname"}}}
+            # the shape vm5k-hosts writes: {image: {role: {path, sha256}}}
+            "images": {"mini": {"kernel": {"path": "/img/vmlinuz", "sha256": "ab"},
+                                "initrd": {"path": "/img/mini.gz", "sha256": "cd"}},
+                       "debian": {"disk": {"path": "/img/debian.qcow2", "sha256": "ef"},
+                                  "kernel": {"path": "/img/vmlinuz", "sha256": "ab"},
+                                  "initrd": {"path": "/img/mini.gz", "sha256": "cd"}}}}
 
 
 @pytest.fixture

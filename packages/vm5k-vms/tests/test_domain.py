@@ -16,6 +16,7 @@ def test_qemu_domain_has_small_tcg_cache_kernel_and_console_log(vm, host):
     assert dom.find("features/tcg/tb-cache").text == "64"
     assert dom.findtext("os/kernel") == "/img/vmlinuz"
     assert dom.findtext("os/cmdline") == "console=ttyS0 quiet vmlab.hostname=vm-1"
+    assert dom.findtext("os/initrd") == "/img/mini.gz"
     assert dom.find("devices/interface/mac").get("address") == "00:16:3e:4d:04:01"
     assert dom.find("devices/interface/source").get("bridge") == "br0"
     assert dom.find("devices/disk/source").get("file") == "/tmp/vm5k/vm-1.qcow2"
@@ -44,7 +45,7 @@ def test_path_backing_file_boots_the_disk_with_a_nocloud_seed(vm, host):
 
 
 def test_values_are_escaped_not_spliced(vm, host):
-    host["images"]["mini"]["cmdline"] = "console=ttyS0 a=<b>&c"
+    host["images"]["mini"] = {"kernel": "/img/vmlinuz", "cmdline": "console=ttyS0 a=<b>&c"}
     text = domain_xml(plan_vm(vm, host))
     assert "a=&lt;b&gt;&amp;c" in text
     assert parse(text).findtext("os/cmdline").startswith("console=ttyS0 a=<b>&c")

@@ -22,13 +22,20 @@ def test_hostile_host_image_paths_are_refused(vm, host):
         plan_vm(vm, host)
 
 
-def test_public_key_goes_on_the_cmdline_as_one_word_only_when_the_image_says_how(vm, host):
+def test_lab_images_get_hostname_and_key_on_the_cmdline(vm, host):
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 me@there"
-    assert "key" not in plan_vm(vm, host, key).cmdline
-    host["images"]["mini"]["key_param"] = "vmlab.key"
+    assert plan_vm(vm, host, key).cmdline == \
+        "console=ttyS0 quiet vmlab.hostname=vm-1 vmlab.sshkey=ssh-ed25519,AAAAC3NzaC1lZDI1NTE5"
+    assert plan_vm(vm, host).cmdline == "console=ttyS0 quiet vmlab.hostname=vm-1"
+
+
+def test_image_without_placeholders_uses_its_declared_params(vm, host):
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 me@there"
+    host["images"]["mini"].update(cmdline="console=ttyS0", hostname_param="h", key_param="k")
     cmdline = plan_vm(vm, host, key).cmdline
-    word = [w for w in cmdline.split() if w.startswith("vmlab.key=")][0]
+    word = [w for w in cmdline.split() if w.startswith("k=")][0]
     assert base64.b64decode(word.split("=", 1)[1]).decode() == key
+    assert "h=vm-1" in cmdline.split()
 
 
 def test_a_private_key_is_never_accepted_as_public(vm, host):
@@ -40,4 +47,4 @@ def test_debian_overlay_on_the_base(vm, host):
     vm["backing_file"] = "debian"
     plan = plan_vm(vm, host)
     assert plan.base == "/img/debian.qcow2" and plan.overlay == "/tmp/vm5k/vm-1.qcow2"
-    assert "systemd.hostname=vm-1" in plan.cmdline
+    assert plan.cmdline.startswith("root=/dev/vda rw console=ttyS0 quiet vmlab.hostname=vm-1")

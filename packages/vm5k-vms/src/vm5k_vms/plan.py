@@ -62,15 +62,28 @@ def check_path(value, what):
     return value
 
 
+# The lab images' command lines (vm5k-lab images.py): hostname and key as parameters that
+# the guest's init writes into place; `{type},{base64}` is the public key without its space.
+LAB_CMDLINE = "console=ttyS0 quiet vmlab.hostname={hostname} vmlab.sshkey={type},{base64}"
+LAB_DISK_CMDLINE = "root=/dev/vda rw " + LAB_CMDLINE
+
+
 def image_of(vm, host):
-    """The image entry a VM boots: a named entry of the host's `images`, or a path."""
+    """The image a VM boots, as {disk, format, kernel, initrd, cmdline} (paths on the host).
+
+    A named entry of the host's `images` (vm5k-hosts writes {role: {path, sha256}}; a
+    plain path per role works too), or an absolute path to a bootable disk.
+    """
     name = vm.get("backing_file") or "mini"
     images = host.get("images") or {}
     entry = images.get(name)
-    if isinstance(entry, dict):
-        return entry
     if isinstance(entry, str):
-        return {"disk": entry}
+        entry = {"disk": entry}
+    if isinstance(entry, dict):
+        image = {k: (v.get("path") if isinstance(v, dict) else v) for k, v in entry.items()}
+        if image.get("kernel") and not image.get("cmdline"):
+            image["cmdline"] = LAB_DISK_CMDLINE if image.get("disk") else LAB_CMDLINE
+        return image
     if name.startswith("/"):
         return {"disk": name}
     raise InputError(f"vms[{vm['id']}].backing_file {name!r}: not an image of host {host['id']} "
@@ -131,19 +144,27 @@ def plan_vm(vm, host, public_key=""):
 
 
 def kernel_cmdline(image, hostname, public_key):
-    """The image's command line plus the identity parameters it declares.
+    """The image's command line with its identity placeholders filled in.
 
-    `hostname_param` (e.g. vmlab.hostname, systemd.hostname) and `key_param` (the public
-    key, base64 so that it stays one word) are the image's own, from the host record.
+    `{hostname}`, and `{type}`/`{base64}` for the public key (a word holding them is left
+    out when there is no key). An image without placeholders gets its `hostname_param` /
+    `key_param` (the key in base64, one word) appended when it declares them.
     """
-    words = [image.get("cmdline") or "console=ttyS0"]
-    hostname_param = image.get("hostname_param", "vmlab.hostname")
-    if hostname_param:
+    key_type, key_b64 = (public_key.split()[:2] if public_key else ("", ""))
+    template = image.get("cmdline") or "console=ttyS0"
+    words = []
+    for word in template.split():
+        if "{type}" in word or "{base64}" in word:
+            if not public_key:
+                continue
+        words.append(word.replace("{hostname}", hostname).replace("{type}", key_type).replace("{base64}", key_b64))
+    hostname_param = image.get("hostname_param")
+    if hostname_param and "{hostname}" not in template:
         if not PARAM_RE.match(hostname_param):
             raise InputError(f"image hostname_param {hostname_param!r} is not a parameter name")
         words.append(f"{hostname_param}={hostname}")
     key_param = image.get("key_param")
-    if key_param and public_key:
+    if key_param and public_key and "{base64}" not in template:
         import base64
         if not PARAM_RE.match(key_param):
             raise InputError(f"image key_param {key_param!r} is not a parameter name")
