@@ -1,0 +1,210 @@
+"""The host stage: deploy or check, prepare, images, virt; failed hosts KO, VMs re-placed.
+
+Each step is one connection per host (all hosts in parallel) running one idempotent script;
+a host that fails a step is KO with that step and its error and takes no further step.
+"""
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from vm5k_doc.errors import InputError, PlatformError
+from vm5k_doc.ids import check_id
+from vm5k_doc.status import ExitStatus
+
+from . import deploy, failures, images, platform, prepare, remote, virt
+
+SKIP_STATES = ("KO", "released")
+
+
+class Steps:
+    """Runs per-host scripts on the hosts still in the game and records the outcome."""
+
+    def __init__(self, ctx, hosts, conn, timeout=900):
+        self.ctx, self.hosts, self.conn, self.timeout = ctx, hosts, conn, timeout
+        self.changes = {}                 # host id -> what was changed on it
+
+    def alive(self):
+        return [h for h in self.hosts if h.get("state") != "KO"]
+
+    def run(self, step, script_for, on_ok=None, hosts=None, timeout=None):
+        """Run script_for(host) on every alive host (or `hosts`); returns {host id: Result}."""
+        todo = [h for h in (hosts if hosts is not None else self.alive()) if h.get("state") != "KO"]
+        if not todo:
+            return {}
+        start = time.monotonic()
+        results = remote.run_scripts({address(h): script_for(h) for h in todo}, self.conn,
+                                     timeout=timeout or self.timeout)
+        self.ctx.log.info("%s: %d hosts in %.1f s", step, len(todo), time.monotonic() - start)
+        out = {}
+        for host in todo:
+            result = out[host["id"]] = results[address(host)]
+            host.setdefault("timings", {})[step] = result.seconds
+            if not result.ok:
+                self.ko(host, step, result.reason, result.tail())
+            elif on_ok is not None:
+                problem = on_ok(host, result)
+                if problem:
+                    self.ko(host, step, problem, result.tail())
+        return out
+
+    def ko(self, host, step, message, output=""):
+        failures.mark_ko(host, step, message, output)
+        self.ctx.log.warning("%s: KO at %s: %s", host["id"], step, message)
+        self.ctx.events.emit("host", id=host["id"], state="KO", step=step, message=message)
+
+    def changed(self, host, what):
+        self.changes.setdefault(host["id"], []).extend(what)
+        for line in what:
+            self.ctx.log.info("%s: changed: %s", host["id"], line)
+
+
+def address(host):
+    return host.get("address") or host["id"]
+
+
+def run(ctx, nodeploy=False, forcedeploy=False, env_name=None, env_file=None, env_user=None,
+        deploy_retries=0, packages=True, other_packages=(), image_dir=images.DEFAULT_DIR,
+        broadcast="chainput", kvm_timeout=virt.DEFAULT_TIMEOUT, ssh_key=None, ssh_user=None,
+        frontend_ssh=True):
+    doc = ctx.doc
+    kind = doc["vm5k"]["platform"]
+    if not doc.get("hosts"):
+        raise InputError("hosts: no host in the document (run vm5k-oar first)")
+    hosts = [h for h in doc["hosts"] if h.get("state") not in SKIP_STATES]
+    for h in hosts:
+        check_id(h["id"], "host id")
+    if not hosts:
+        raise PlatformError("no usable host in the document: all are KO or released")
+    lab = platform.lab_status() if kind == "lab" else None
+    conn = platform.connection(kind, ssh_key, ssh_user, lab)
+    files = images.plan(doc.get("vms", []), image_dir, (lab or {}).get("images"))
+    package_list = (list(prepare.PACKAGES) if packages else []) + prepare.check_packages(other_packages)
+    if ctx.dry_run:
+        ctx.log.info("dry run: would prepare %d hosts (%s), images %s", len(hosts), kind,
+                     ", ".join(f.dest for f in files) or "none")
+        return None
+
+    images.add_checksums(files)
+    steps = Steps(ctx, hosts, conn)
+    if kind == "g5k" and not nodeploy:
+        deploy_g5k(ctx, steps, doc, env_name or (None if env_file else deploy.DEFAULT_ENV), env_file,
+                   env_user, forcedeploy, deploy_retries, frontend_ssh)
+    else:
+        steps.run("check", lambda h: deploy.CHECK_HOST, timeout=60)
+    for host in steps.alive():
+        if host.get("state") != "ready":
+            host["state"] = "deployed"
+
+    def prepared(host, result):
+        found = prepare.parse(result.stdout)
+        steps.changed(host, found["changed"])
+        host["bridge"] = found.get("bridge") or prepare.BRIDGE
+
+    steps.run("prepare", lambda h: prepare.script(package_list), prepared, timeout=1800)
+    place_images(ctx, steps, files, conn, broadcast)
+    decide_virt(ctx, steps, files, kvm_timeout)
+    for host in steps.alive():
+        host["state"] = "ready"
+        host.pop("error", None)
+        ctx.events.emit("host", id=host["id"], state="ready")
+
+    usable = {h["id"] for h in doc["hosts"] if h.get("state") not in SKIP_STATES}
+    lost = [h["id"] for h in hosts if h.get("state") == "KO"]
+    moved, not_placed = failures.replace_vms(doc, usable)
+    changed = sum(len(v) for v in steps.changes.values())
+    ctx.log.info("%d hosts ready, %d KO%s; %d changes; %d VMs moved, %d not placed",
+                 len(usable), len(lost), f" ({', '.join(lost)})" if lost else "", changed,
+                 len(moved), len(not_placed))
+    if not usable:
+        raise PlatformError(f"no host left: {', '.join(lost)} failed (see hosts[].error)")
+    if lost or not_placed:
+        return ExitStatus.PARTIAL
+    return None
+
+
+def deploy_g5k(ctx, steps, doc, env_name, env_file, env_user, forcedeploy, retries, frontend_ssh):
+    """kadeploy3 on each site (in parallel) for the hosts not deployed yet, then check."""
+    check = lambda h: deploy.CHECK_DEPLOYED  # noqa: E731
+    todo = list(steps.alive())
+    if not forcedeploy:   # a host already deployed is not deployed again
+        found = remote.run_scripts({address(h): deploy.CHECK_DEPLOYED for h in todo}, steps.conn,
+                                   timeout=60)
+        todo = [h for h in todo if not found[address(h)].ok]
+    vlan = None
+    if (doc.get("network") or {}).get("mode") == "kavlan":
+        vlan = (doc.get("reservation") or {}).get("vlan")
+    for attempt in range(1 + retries):
+        if not todo:
+            break
+        by_site = deploy.group_by_site(todo)
+        with ThreadPoolExecutor(max_workers=len(by_site)) as pool:
+            runs = {site: pool.submit(deploy.kadeploy, site, [h["id"] for h in group],
+                                      frontend_ssh=frontend_ssh, env_name=env_name,
+                                      env_file=env_file, user=env_user, vlan=vlan, key=True)
+                    for site, group in by_site.items()}
+        failed = {}
+        for site, future in runs.items():
+            failed.update(future.result()[1])
+        ctx.log.info("kadeploy3 attempt %d: %d deployed, %d failed", attempt + 1,
+                     len(todo) - len(failed), len(failed))
+        todo = [h for h in todo if h["id"] in failed]
+        if attempt == retries:
+            for h in todo:
+                steps.ko(h, "deploy", f"kadeploy3: {failed[h['id']]}")
+    steps.run("check-deployed", check, timeout=60)
+
+
+def place_images(ctx, steps, files, conn, method):
+    """Check every file on every host, broadcast what is missing, verify, record."""
+    if not files:
+        return
+    sums = {}
+
+    def checked(host, result):
+        sums[host["id"]] = images.parse_check(result.stdout)
+
+    steps.run("images", lambda h: images.check_script(files), checked)
+    alive = steps.alive()
+    needs = {}   # (directory, file indexes) -> hosts
+    for host in alive:
+        lacking = images.missing(files, sums[host["id"]])
+        by_dir = {}
+        for i in lacking:
+            by_dir.setdefault(files[i].dest.rsplit("/", 1)[0], []).append(i)
+        for directory, indexes in by_dir.items():
+            needs.setdefault((directory, tuple(indexes)), []).append(host)
+    copied = []
+    start = time.monotonic()
+    for (directory, indexes), targets in needs.items():
+        sources = [files[i].source for i in indexes]
+        ctx.log.info("images: %s to %d hosts (%s)", ", ".join(s.rsplit("/", 1)[-1] for s in sources),
+                     len(targets), method)
+        remote.broadcast(sources, [address(h) for h in targets], directory, conn, method)
+        for h in targets:
+            steps.changed(h, [f"image {files[i].dest} copied" for i in indexes])
+            copied.append(h)
+    if copied:
+        ctx.log.info("images: broadcast in %.1f s", time.monotonic() - start)
+        unique = list({h["id"]: h for h in copied}.values())
+        steps.run("images-verify", lambda h: images.check_script(files), checked, hosts=unique)
+    for host in steps.alive():
+        problem = images.problems(files, sums[host["id"]])
+        if problem:
+            steps.ko(host, "images", problem)
+        else:
+            host["images"] = images.record(files, sums[host["id"]])
+
+
+def decide_virt(ctx, steps, files, timeout):
+    """kvm or qemu per host, by booting a kernel under KVM; kept when already decided."""
+    kernels = sorted({f.dest for f in files if f.role == "kernel"})
+    todo = [h for h in steps.alive() if ctx.force or h.get("virt") not in ("kvm", "qemu")]
+
+    def decided(host, result):
+        host["virt"], why = virt.parse(result.stdout)
+        if host["virt"] is None:
+            return "no kvm/qemu decision in the check's output"
+        ctx.log.info("%s: virt %s (%s)", host["id"], host["virt"], why)
+        steps.changed(host, [f"virt {host['virt']}"])
+
+    steps.run("virt", lambda h: virt.script(kernels, timeout), decided, hosts=todo,
+              timeout=timeout + 60)
