@@ -1,0 +1,85 @@
+"""vm5k-oar: the thin command line over reserve.py / release.py."""
+import socket
+
+import click
+from vm5k_doc.cli import epilog, run_stage, stage_options
+from vm5k_doc.errors import InputError
+
+from . import __version__, reference as reference_module, release as release_module, reserve
+from .g5k_api import G5kApi
+from .oar_cli import OarCli, lab_wrap
+from .timeutil import G5K_TZ, walltime_seconds
+
+EXAMPLES = """  vm5k-topo -n 4 --platform lab | vm5k-oar -w 0:20:00 > reserved.json
+  vm5k-oar --release -i reserved.json > released.json
+  vm5k-oar -j lyon:1234567 -i topo.json       # reuse a job
+  vm5k-oar --name myexp -w 2:00:00 -i topo.json  # reuse the running job named myexp, or submit one
+  vm5k-oar --dry-run -i topo.json             # planning from reference data only
+  vm5k-oar --hosts h1.example.org,h2.example.org -i topo.json  # static hosts, no scheduler"""
+
+
+def make_backend(platform, kind, oar_user, reference, api_user):
+    if kind == "api":
+        return G5kApi(user=api_user, reference=reference)
+    if platform == "lab":  # the lab's OAR runs here, for its unprivileged submit user
+        try:
+            from vm5k_lab import oar as lab_oar
+            tz = getattr(lab_oar, "TZ", "UTC")
+        except ImportError:
+            tz = "UTC"
+        return OarCli(tz=tz, wrap=lab_wrap(oar_user), poll_seconds=2, margin=5)
+    fqdn = socket.getfqdn()
+    local_site = fqdn.split(".")[-3] if fqdn.endswith(".grid5000.fr") and fqdn.count(".") >= 3 else None
+    # on a frontend its own site runs locally; every other site over ssh to its frontend
+    return OarCli(tz=G5K_TZ, poll_seconds=10,
+                  ssh_host=lambda site: None if site == local_site else f"{site}.grid5000.fr")
+
+
+def work(ctx, walltime, jobs, name, release, hosts, backend_kind, window, reference_path, oar_user,
+         deploy, queue, api_user):
+    doc = ctx.doc
+    platform = doc["vm5k"]["platform"]
+    path = reference_path or doc["vm5k"].get("reference")
+    reference = None
+    if path:
+        try:
+            reference = reference_module.load(path)
+        except InputError:
+            if platform != "lab" or ctx.dry_run:
+                raise
+            ctx.log.warning("reference data %s not readable: using OAR's view of the hosts", path)
+    if hosts:
+        return reserve.run_static(ctx, hosts, reference)
+    if walltime:
+        walltime_seconds(walltime)
+    backend = make_backend(platform, backend_kind, oar_user, reference, api_user)
+    if release:
+        release_module.release(doc, backend, ctx.dry_run)
+        return None
+    if deploy is None:
+        deploy = platform == "g5k"  # the lab has no kadeploy
+    return reserve.run(ctx, backend, walltime=walltime, job_list=jobs, name=name,
+                       window=walltime_seconds(window), reference=reference, deploy=deploy, queue=queue)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=epilog(EXAMPLES))
+@stage_options
+@click.version_option(__version__, package_name="vm5k-oar")
+@click.option("-w", "--walltime", metavar="H:MM:SS", help="Job walltime (default: request.walltime, else 1:00:00).")
+@click.option("-j", "--jobs", metavar="SITE:ID[,...]", help="Reuse these OAR jobs instead of submitting.")
+@click.option("-n", "--name", metavar="NAME", help="Job name (default vm5k); reuse the user's running or waiting jobs of that name.")
+@click.option("--release", is_flag=True, help="Delete the document's jobs and mark them and their hosts released.")
+@click.option("--hosts", metavar="H1,H2,...", help="Static hosts, no scheduler (platform static).")
+@click.option("--backend", "backend_kind", type=click.Choice(["oar", "api"]), default="oar", show_default=True,
+              help="OAR command line (local, lab user, or ssh to <site>.grid5000.fr) or the Grid'5000 REST API.")
+@click.option("--window", default="24:00:00", show_default=True, metavar="H:MM:SS",
+              help="Give up (exit 4, best slot in reservation.slot) when no slot starts within this time.")
+@click.option("--reference", "reference_path", metavar="PATH", help="Reference data file or directory (default: vm5k.reference).")
+@click.option("--oar-user", metavar="USER", help="Lab: run OAR commands as USER (default: the lab's submit user).")
+@click.option("--deploy/--no-deploy", default=None, help="Add -t deploy (default: on Grid'5000 only).")
+@click.option("--queue", metavar="QUEUE", help="OAR queue.")
+@click.option("--api-user", default=None, metavar="LOGIN", help="REST API: list jobs of this user (default: none).")
+def main(**options):
+    """Reserve hosts for the document's VMs: find a slot, submit one OAR job per site at one
+    start date, wait until they run, write hosts, subnets/vlan and the VMs' placement."""
+    run_stage("oar", work, version=__version__, **options)
