@@ -1,0 +1,95 @@
+"""The KaVLAN service node: dnsmasq with one static DHCP binding per VM and a name for
+every VM, configured, (re)started and checked in one ssh session.
+
+A rerun with the same configuration only sends SIGHUP (dnsmasq re-reads the bindings and
+names; leases are kept); a changed configuration restarts our dnsmasq, found by its pid
+file, never by name.
+"""
+import logging
+
+from vm5k_doc.errors import PlatformError
+from vm5k_doc.ids import quote
+
+from . import dnsmasq, dnsquery, remote
+
+log = logging.getLogger("vm5k")
+EOF_MARK = "VM5K_NET_EOF_7f3a"  # no line of ours ('MAC,IP,NAME', 'IP NAME', 'key=value') equals it
+
+
+def heredoc(path, text):
+    return f"cat > {path} <<'{EOF_MARK}'\n{text}{EOF_MARK}\n"
+
+
+def setup_script(record, assignments, extra_names=()):
+    directory = dnsmasq.service_dir(record["vlan"])
+    d = quote(directory)
+    n = len(assignments)
+    v = dnsmasq.neighbour_table_size(n)
+    return "\n".join([
+        "set -eu",
+        f"D={d}",
+        'mkdir -p "$D"',
+        "command -v dnsmasq >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive "
+        "apt-get install -y -q --no-install-recommends dnsmasq-base >/dev/null",
+        heredoc('"$D/dnsmasq.conf.new"', dnsmasq.service_conf(record, n, directory)),
+        heredoc('"$D/dhcp-hosts.new"', dnsmasq.dhcp_host_lines(assignments)),
+        heredoc('"$D/hosts.new"', dnsmasq.hosts_lines(assignments, record["domain"], extra_names)),
+        'mv -f "$D/dhcp-hosts.new" "$D/dhcp-hosts"; mv -f "$D/hosts.new" "$D/hosts"; touch "$D/leases"',
+        # the service address on the vlan side (Grid'5000's kavlan DHCP gives it; a lab host may lack it)
+        f"ADDR={quote(record['service_address'])}; PREFIX={int(record['cidr'].split('/')[1])}",
+        'if ! ip -o -4 addr show | grep -q " inet $ADDR/"; then',
+        "  DEV=$(ip -o route show default | awk '{print $5; exit}')",
+        '  [ -n "$DEV" ] || { [ -e /sys/class/net/br0 ] && DEV=br0 || DEV=eth0; }',
+        '  ip addr add "$ADDR/$PREFIX" dev "$DEV"',
+        "fi",
+        # a neighbour table for every VM (vm5k's gc_thresh rule: v, 2v, 3v)
+        f"for i in 1 2 3; do f=/proc/sys/net/ipv4/neigh/default/gc_thresh$i; "
+        f'[ "$(cat $f)" -ge $(({v}*i)) ] 2>/dev/null || echo $(({v}*i)) > $f 2>/dev/null || true; done',
+        'alive() { [ -n "$PID" ] && [ -r "/proc/$PID/stat" ] && ! grep -q ") Z" "/proc/$PID/stat" '
+        '&& [ "$(cat /proc/$PID/comm)" = dnsmasq ]; }',
+        'PID=$(cat "$D/dnsmasq.pid" 2>/dev/null || true)',
+        'if alive && cmp -s "$D/dnsmasq.conf.new" "$D/dnsmasq.conf"; then',
+        '  rm -f "$D/dnsmasq.conf.new"; kill -HUP "$PID"; echo "reloaded $PID"',
+        "else",
+        '  if alive; then kill "$PID"; i=0; while alive && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; fi',
+        '  mv -f "$D/dnsmasq.conf.new" "$D/dnsmasq.conf"',
+        '  dnsmasq --conf-file="$D/dnsmasq.conf"',
+        '  PID=$(cat "$D/dnsmasq.pid")',
+        '  echo "started $PID"',
+        "fi",
+        # the check: our dnsmasq runs and listens for DNS on the service address
+        "i=0; while [ $i -lt 30 ]; do "
+        'ss -Hlnu 2>/dev/null | grep -q "$ADDR:53 " && break; sleep 0.1; i=$((i+1)); done',
+        'alive || { echo "dnsmasq is not running: see $D/dnsmasq.log" >&2; exit 1; }',
+        'ss -Hlnu | grep -q "$ADDR:53 " || { echo "dnsmasq does not listen on $ADDR:53" >&2; exit 1; }',
+        "",
+    ])
+
+
+def start(record, assignments, ssh_address, key=None, extra_names=(), strict_dns=False):
+    """Configure, start and check the service node; returns what to record in `network`."""
+    script = setup_script(record, assignments, extra_names)
+    output = remote.run_script(ssh_address, script, key=key).split()
+    action, pid = (output[-2], int(output[-1])) if len(output) >= 2 and output[-1].isdigit() else ("?", None)
+    log.info("service node %s: dnsmasq %s (pid %s), %d bindings", record["service_node"], action, pid,
+             len(assignments))
+    check_dns(record, assignments, strict_dns)
+    return {"service_pid": pid, "service_dir": dnsmasq.service_dir(record["vlan"])}
+
+
+def check_dns(record, assignments, strict):
+    """Ask the service node for the first and the last VM's name from here."""
+    if not assignments:
+        return
+    for vm, ip, _ in (assignments[0], assignments[-1]):
+        name = f"{vm['id']}.{record['domain']}"
+        try:
+            answer = dnsquery.query_a(record["service_address"], name)
+        except OSError as exc:
+            if strict:
+                raise PlatformError(f"service node {record['service_address']}: no DNS answer for {name}: {exc}") from None
+            log.warning("service node %s not reachable from here for DNS (%s): checked on the node only",
+                        record["service_address"], exc)
+            return
+        if answer != [ip]:
+            raise PlatformError(f"service node DNS: {name} is {answer or 'unknown'}, planned {ip}")

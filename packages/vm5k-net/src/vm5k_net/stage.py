@@ -1,0 +1,55 @@
+"""The net stage: plan, check, write `network` and every VM's mac/ip/hostname, then make
+the DHCP server of the mode hand out exactly that plan.
+
+| platform, mode | who serves DHCP/DNS | what we do |
+|---|---|---|
+| g5k, subnet | the site (g5k-subnets pairs) | nothing to push |
+| lab, subnet | the lab's site dnsmasq | push bindings + names, SIGHUP, check DNS |
+| any, kavlan | our service node | dnsmasq over ssh, started and checked |
+"""
+from vm5k_doc.errors import InputError
+
+from . import lab, lists, plan as plan_mod, service
+
+ADDRESSABLE = (None, "planned", "placed")
+
+
+def run(ctx, kavlan=False, reference=None, lists_dir=None, ssh_key=None, domain=None, subnet=(), **_):
+    doc = ctx.doc
+    if not doc.get("vms"):
+        raise InputError("vms: no VM to address (run vm5k-topo first)")
+    plan = plan_mod.build(doc, kavlan=kavlan, reference_path=reference, dry_run=ctx.dry_run,
+                          domain=domain, subnets=list(subnet) or None)
+    assignments = plan_mod.assign(doc, plan, force=ctx.force)
+    plan_mod.check(assignments, plan, doc)
+
+    network = dict(doc.get("network") or {})
+    for key in ("sites", "vlan", "kind", "site", "service_address", "service_pid", "service_dir"):
+        network.pop(key, None)  # ours from an earlier run in another mode
+    network.update(plan.record)
+    doc["network"] = network
+    emit = ctx.events.emit
+    for vm, ip, mac in assignments:
+        if vm.get("ip") != ip:
+            emit("vm", id=vm["id"], state="addressed", ip=ip, mac=mac)
+        vm["ip"], vm["mac"], vm["hostname"] = ip, mac, vm["id"]
+        if vm.get("state") in ADDRESSABLE:
+            vm["state"] = "addressed"
+    ctx.log.info("%d VMs addressed (%s mode, %s%s)", len(assignments), plan.mode,
+                 ", ".join(network.get("subnets") or [network.get("cidr") or "?"])[:200],
+                 ", planned" if plan.planned else "")
+    if lists_dir:
+        lists.write(lists_dir, doc)
+
+    platform = doc["vm5k"]["platform"]
+    if ctx.dry_run or plan.planned:
+        return None
+    if plan.mode == "kavlan":
+        key = ssh_key or (lab.paths()["ssh_key"] if platform == "lab" else None)
+        extra = [(h["id"].split(".")[0], h["address"]) for h in doc.get("hosts", [])
+                 if h.get("address") and h["id"] != plan.service["host"]]
+        network.update(service.start(network, assignments, plan.service["ssh_address"], key=key,
+                                     extra_names=extra, strict_dns=platform == "lab"))
+    elif platform == "lab":
+        network.update(lab.push_bindings(network, assignments))
+    return None
