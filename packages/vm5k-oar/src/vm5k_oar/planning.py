@@ -184,12 +184,39 @@ def evaluate(planning, wanted, start, walltime):
     return Slot(start, end, chosen, subnets, vlan, fits, met / asked if asked else 1.0)
 
 
+def relevant(planning, wanted):
+    """Only the hosts the wanted elements can use, and the blocks: fewer edges to try."""
+    clusters = {e for e, (k, _) in wanted.elements.items() if k == "cluster"}
+    sites = {e for e, (k, _) in wanted.elements.items() if k == "site"}
+    anywhere = any(k == "grid5000" for k, _ in wanted.elements.values())
+    part = Planning(start=planning.start, end=planning.end, blocks=planning.blocks,
+                    blocks_known=planning.blocks_known)
+    part.hosts = [h for h in planning.hosts if not excluded(h, wanted.blacklist)
+                  and (anywhere or h.cluster in clusters or h.site in sites)]
+    return part
+
+
+def enough_free(hosts, wanted, start, end):
+    """A quick necessary condition: enough free hosts in total."""
+    need = sum(max(count, 1) for _, count in wanted.elements.values())
+    free = 0
+    for host in hosts:
+        if host.busy.free(start, end):
+            free += 1
+            if free >= need:
+                return True
+    return False
+
+
 def find_slot(planning, wanted, walltime, margin=MARGIN):
     """(first fitting slot or None, best slot seen) between planning.start and planning.end."""
+    planning = relevant(planning, wanted)
     best = None
     for start in [planning.start] + [t + margin for t in planning.edges()]:
         if start + walltime > planning.end and start != planning.start:
             break
+        if best is not None and not enough_free(planning.hosts, wanted, start, start + walltime):
+            continue
         slot = evaluate(planning, wanted, start, walltime)
         if slot.fits:
             return slot, slot
