@@ -105,6 +105,8 @@ CONF_SET = {
 CONF_COMMENT = ("PINGCHECKER_SENTINELLE_SCRIPT_COMMAND", "JOB_RESOURCE_MANAGER_PROPERTY_DB_FIELD")
 
 SLASH_MIN = 16                     # slash_16 .. slash_22 properties, as on Grid'5000
+# A subnet resource holds, in slash_K, the address of its enclosing /K: `slash_K=1` gets
+# every listed block of one /K (a complete /K only when all its blocks are listed).
 
 # Grid'5000-like resource properties: name -> SQL type
 PROPERTIES: dict[str, str] = {
