@@ -116,16 +116,18 @@ class Runner:
 
     def run(self):
         """Run until nothing is left to claim. Returns the exit status."""
-        workers = [threading.Thread(target=self._worker, name=f"w{i}", daemon=True) for i in range(self.jobs)]
+        self.active = self.jobs
+        self.finished = threading.Event()  # set when the last worker returns
         old = signal.signal(signal.SIGTERM, _raise_interrupt) if _main_thread() else None
         try:
-            for w in workers:
-                w.start()
-            for w in workers:
-                while w.is_alive():
-                    w.join(0.2)  # a timeout, so that signals reach the main thread
+            for i in range(self.jobs):
+                threading.Thread(target=self._worker, name=f"w{i}", daemon=True).start()
+            # Event.wait, not Thread.join: a join interrupted by a signal may report a live
+            # thread as finished (CPython < 3.12), and the process would exit under it
+            while not self.finished.wait(0.2):
+                pass
         except KeyboardInterrupt:
-            self._interrupt(workers)
+            self._interrupt()
             return ExitStatus.INTERRUPTED
         finally:
             if old is not None:
@@ -133,35 +135,38 @@ class Runner:
         c = self.sweep.counts()
         return ExitStatus.PARTIAL if c["failed"] else ExitStatus.OK
 
-    def _interrupt(self, workers):
+    def _interrupt(self):
         self.stop.set()
         self.log("interrupted: stopping the running commands")
         with self.lock:
             procs = list(self.procs.values())
         for p in procs:
             _killpg(p.pid, signal.SIGTERM)
-        deadline = time.monotonic() + GRACE
-        for w in workers:
-            try:
-                w.join(max(0, deadline - time.monotonic()))
-            except KeyboardInterrupt:
-                break
+        try:
+            self.finished.wait(GRACE)
+        except KeyboardInterrupt:  # a second Ctrl-C: no more patience
+            pass
         for p in procs:
             _killpg(p.pid, signal.SIGKILL)
-        for w in workers:
-            w.join(2)
+        self.finished.wait(2)  # the workers put their combinations back to todo
 
     def _worker(self):
-        while not self.stop.is_set():
-            got = self.sweep.claim(self.retry_failed)
-            if got is None:
-                return
-            key, combo, rec = got
-            try:
-                self._run_one(key, combo)
-            except Exception as e:  # a bug or a full disk: record it, do not leave it running
-                self.sweep.update(key, state="failed", end=now(), error=f"{type(e).__name__}: {e}")
-                self.log(f"failed {key}: {type(e).__name__}: {e}")
+        try:
+            while not self.stop.is_set():
+                got = self.sweep.claim(self.retry_failed)
+                if got is None:
+                    return
+                key, combo, rec = got
+                try:
+                    self._run_one(key, combo)
+                except Exception as e:  # a bug or a full disk: record it, do not leave it running
+                    self.sweep.update(key, state="failed", end=now(), error=f"{type(e).__name__}: {e}")
+                    self.log(f"failed {key}: {type(e).__name__}: {e}")
+        finally:
+            with self.lock:
+                self.active -= 1
+                if self.active == 0:
+                    self.finished.set()
 
     def _run_one(self, key, combo):
         sw = self.sweep
