@@ -1,9 +1,14 @@
 """IPv4 addresses as ints: 100 000 VMs are planned in well under a second this way."""
 import ipaddress
+import socket
 
 
 def to_int(ip):
-    return int(ipaddress.IPv4Address(ip))
+    """'10.1.2.3' -> int; ValueError unless exactly a dotted quad (inet_pton is strict and fast)."""
+    try:
+        return int.from_bytes(socket.inet_pton(socket.AF_INET, ip), "big")
+    except (OSError, TypeError):
+        raise ValueError(f"not an IPv4 address: {ip!r}") from None
 
 
 def to_str(n):
