@@ -99,24 +99,53 @@ def paris(dt: datetime) -> str:
     return dt.astimezone(ZoneInfo(oar.TZ)).strftime(FMT)
 
 
+def _lab_lock():
+    """The machine-wide lab lock (re-entrant; a no-op inside a session that holds it)."""
+    try:
+        from vm5k_lab.state import lab_lock
+    except ImportError:
+        import contextlib
+        return contextlib.nullcontext()
+    return lab_lock(wait_message="test_oar: waiting for the lab lock (/run/vm5k-lab.lock)")
+
+
+def _restore_lab_oar() -> bool:
+    """Give a running lab its own OAR resources back (what `vm5k-lab up` asks for)."""
+    try:
+        from vm5k_lab import lab as labmod
+        from vm5k_lab import plan
+        from vm5k_lab.state import lab_config
+        cfg = lab_config()
+        if not cfg:
+            return False
+        oar.up(labmod.host_records(cfg), plan.subnets(), list(plan.VLAN_IDS))
+        return True
+    except Exception:  # noqa: BLE001 - best effort; the lab re-syncs on its next `up`
+        return False
+
+
 @pytest.fixture(scope="module")
-def lab():
+def oar_lab():
+    """OAR up with this module's fake hosts; down at the end, even on failure. When OAR
+    was already running (a lab session), it is left running with the lab's resources."""
     if os.geteuid() != 0 or not shutil.which("oar-server", path="/usr/sbin:/usr/bin"):
         pytest.skip("needs root and Debian's OAR packages (make setup)")
-    with open(LOCK, "w") as lock:
+    with _lab_lock(), open(LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        was_running = oar.status()["state"] == "running"
         try:
             t0 = time.monotonic()
             st = oar.up(HOSTS, SUBNETS, VLANS)
             st["up_seconds"] = time.monotonic() - t0
             yield st
         finally:
-            oar.down()
+            if not (was_running and _restore_lab_oar()):
+                oar.down()
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="module")
-def reservation(lab):
+def reservation(oar_lab):
     """An advance reservation two minutes ahead, submitted early; checked at the end."""
     start = (datetime.now().astimezone() + timedelta(seconds=120)).replace(microsecond=0)
     argv = ["oarsub", "-l", "nodes=1,walltime=0:5:0", "-r", paris(start), "-n", "resa",
@@ -126,18 +155,18 @@ def reservation(lab):
     return {"start": start, "proc": p, "validation_seconds": time.monotonic() - t0}
 
 
-def test_up_gives_a_running_server_with_every_resource(lab):
-    assert lab["state"] == "running"
-    assert lab["user"] == oar.USER
-    assert lab["resources"] == lab["alive"] == N_RESOURCES
-    assert lab["hosts"] == [h["id"] for h in HOSTS]
-    assert lab["subnets"] == SUBNETS and lab["vlans"] == VLANS
+def test_up_gives_a_running_server_with_every_resource(oar_lab):
+    assert oar_lab["state"] == "running"
+    assert oar_lab["user"] == oar.USER
+    assert oar_lab["resources"] == oar_lab["alive"] == N_RESOURCES
+    assert oar_lab["hosts"] == [h["id"] for h in HOSTS]
+    assert oar_lab["subnets"] == SUBNETS and oar_lab["vlans"] == VLANS
     for k in ("server_pid", "node_sshd_pid", "postgres_pid", "notifier_pid"):
-        assert isinstance(lab[k], int)
-    assert lab["up_seconds"] < 60
+        assert isinstance(oar_lab[k], int)
+    assert oar_lab["up_seconds"] < 60
 
 
-def test_oarnodes_shows_every_host_alive_with_grid5000_properties(lab):
+def test_oarnodes_shows_every_host_alive_with_grid5000_properties(oar_lab):
     p = oarcmd(["oarnodes", "-s", "-J"], record="oarnodes-s-J")
     nodes = json.loads(p.stdout)
     for h in HOSTS:
@@ -159,7 +188,7 @@ def test_oarnodes_shows_every_host_alive_with_grid5000_properties(lab):
                   "4": "kavlan", "5": "kavlan", "6": "kavlan"}
 
 
-def test_root_and_oar_may_not_submit(lab):
+def test_root_and_oar_may_not_submit(oar_lab):
     for user in ("root", "oar"):
         argv = ["oarsub", "-l", "nodes=1,walltime=0:1:0", "sleep 1"]
         p = subprocess.run(["runuser", "-u", user, "--", "env", "-C", "/tmp", *argv]
@@ -182,7 +211,7 @@ def test_advance_reservation_is_accepted(reservation):
     oarcmd(["oarstat", "-f", "-j", str(job)], record="oarstat-f-reservation-waiting")
 
 
-def test_nodes_job_runs_then_oardel(lab, reservation):
+def test_nodes_job_runs_then_oardel(oar_lab, reservation):
     argv = ["oarsub", "-l", "nodes=1,walltime=0:5:0", "sleep 300"]
     p = oarcmd(argv, record="oarsub-nodes")
     assert p.returncode == 0, p.stdout + p.stderr
@@ -220,7 +249,7 @@ def test_nodes_job_runs_then_oardel(lab, reservation):
     assert p.returncode != 0
 
 
-def test_grid5000_request_deploy_subnet_kavlan(lab, reservation):
+def test_grid5000_request_deploy_subnet_kavlan(oar_lab, reservation):
     argv = ["oarsub", "-t", "deploy", "-t", "origin=execo", "-t", "allow_classic_ssh",
             "-t", "monitor=prom_.*", "-n", "VM5K",
             "-l", "slash_22=1+{type='kavlan'}/vlan=1+{cluster='lab'}/nodes=1,walltime=0:5:0",
@@ -244,7 +273,7 @@ def test_grid5000_request_deploy_subnet_kavlan(lab, reservation):
     delete(job)
 
 
-def test_kavlan_local_and_bigger_subnets(lab):
+def test_kavlan_local_and_bigger_subnets(oar_lab):
     argv = ["oarsub", "-t", "deploy", "-l",
             "{type='kavlan-local'}/vlan=1+slash_21=1,walltime=0:5:0", "sleep 300"]
     p = oarcmd(argv, record="oarsub-kavlan-local-slash21")
@@ -264,7 +293,7 @@ def test_kavlan_local_and_bigger_subnets(lab):
     delete(job)
 
 
-def test_refusals(lab):
+def test_refusals(oar_lab):
     p = oarcmd(["oarsub", "-t", "bogus", "-l", "nodes=1,walltime=0:1:0", "sleep 1"],
                record="oarsub-unknown-type")
     assert p.returncode != 0 and "unknown job type: bogus" in p.stdout + p.stderr
@@ -277,13 +306,13 @@ def test_refusals(lab):
     assert p.returncode != 0
 
 
-def test_second_up_is_a_no_op(lab):
+def test_second_up_is_a_no_op(oar_lab):
     t0 = time.monotonic()
     st = oar.up(HOSTS, SUBNETS, VLANS)
     took = time.monotonic() - t0
     assert not any(st["changes"].values()) and not st["created_db"]
     for k in ("server_pid", "node_sshd_pid", "postgres_pid", "notifier_pid"):
-        assert st[k] == lab[k]
+        assert st[k] == oar_lab[k]
     assert took < 5
 
 
@@ -299,7 +328,7 @@ def test_advance_reservation_starts_on_time(reservation):
     assert seen - start <= 11
 
 
-def test_down_then_fast_restart(lab):
+def test_down_then_fast_restart(oar_lab):
     oar.down()
     st = oar.status()
     assert st["state"] == "down" and not st["server_pid"] and not st["postgres_pid"]

@@ -92,6 +92,7 @@ SERVER_PIDFILE = Path("/var/run/oar-server.pid")       # written by /usr/sbin/oa
 NODE_PIDFILE = Path("/var/run/oar-node_sshd.pid")      # the name Debian's init script uses
 RUN_DIR = Path("/run/vm5k-lab-oar")
 NOTIFIER_PIDFILE = RUN_DIR / "notifier.pid"
+ALMIGHTY_PIDS = RUN_DIR / "almighty.pids"              # Almighty and its long-lived children
 LOCK_FILE = RUN_DIR / "lock"                           # serialises up/down/status in-process
 OAREXEC_DIR = Path("/tmp/oar_runtime")                 # pid_of_oarexec_for_jobId_N
 MANAGED_MARK = "# vm5k-lab"
@@ -541,13 +542,6 @@ def _stop(pid: int | None, timeout: float = 5.0, tree: bool = True) -> bool:
     return True
 
 
-def _port_open(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.3):
-            return True
-    except OSError:
-        return False
-
 
 # ---------------------------------------------------------------- PostgreSQL
 
@@ -739,9 +733,79 @@ def _start_node_sshd() -> int:
     return pid
 
 
+def _listener(port: int) -> int | None:
+    """The pid of the process listening on TCP `port` (from /proc/net/tcp and fds)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if len(f) > 9 and f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f[9])
+    if not inodes:
+        return None
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            for fd in (d / "fd").iterdir():
+                t = os.readlink(fd)
+                if t.startswith("socket:[") and t[8:-1] in inodes:
+                    return int(d.name)
+        except OSError:
+            continue
+    return None
+
+
+def _almighty_pids() -> list[int]:
+    """Almighty's processes, from the pid file, the pids recorded at start and the
+    listener of SERVER_PORT, each checked to be an Almighty process, with descendants."""
+    pids = set()
+    cand = [_read_pid(SERVER_PIDFILE), _listener(SERVER_PORT)]
+    try:
+        cand += [int(x) for x in ALMIGHTY_PIDS.read_text().split()]
+    except (OSError, ValueError):
+        pass
+    for pid in cand:
+        if _alive(pid, "Almighty"):
+            pids.add(pid)
+            pids.update(_children(pid))
+    return sorted(pids)
+
+
+def _record_almighty(pid: int) -> None:
+    _wait(lambda: len(_children(pid)) >= 2, 3)
+    pids = {pid, *_children(pid)}
+    try:
+        pids.update(int(x) for x in ALMIGHTY_PIDS.read_text().split() if _alive(int(x), "Almighty"))
+    except (OSError, ValueError):
+        pass
+    ALMIGHTY_PIDS.write_text(" ".join(str(p) for p in sorted(pids)) + "\n")
+
+
+def _stop_almighty(timeout: float = 10) -> bool:
+    pids = _almighty_pids()
+    for p in pids:
+        _kill(p)
+    if pids and not _wait(lambda: not any(_alive(p) for p in pids), timeout):
+        for p in pids:
+            if _alive(p):
+                _kill(p, signal.SIGKILL)
+        _wait(lambda: not any(_alive(p) for p in pids), 3)
+    SERVER_PIDFILE.unlink(missing_ok=True)
+    ALMIGHTY_PIDS.unlink(missing_ok=True)
+    return bool(pids)
+
+
 def _start_server() -> int:
     pid = _pidfile(SERVER_PIDFILE, "Almighty")
     if not pid:
+        if _almighty_pids():            # leftovers of a killed run (orphaned children)
+            log.info("stopping the leftovers of a killed Almighty")
+            _stop_almighty()
         env = dict(os.environ, LANG="C")
         _run(["/usr/sbin/oar-server"], env=env)
         # the pid file names the child, which then execs Almighty
@@ -749,7 +813,8 @@ def _start_server() -> int:
         pid = _pidfile(SERVER_PIDFILE, "Almighty")
         if not pid:
             raise OarError("oar-server did not start (see /var/log/oar.log)")
-    if not _wait(lambda: _port_open(SERVER_PORT), 15):
+        _record_almighty(pid)
+    if not _wait(lambda: _listener(SERVER_PORT) in _almighty_pids(), 15):
         raise OarError(f"Almighty (pid {pid}) does not listen on port {SERVER_PORT}")
     return pid
 
@@ -797,8 +862,7 @@ def up(hosts: list[dict], subnets: list[str], vlans: list[int]) -> dict:
         server = _pidfile(SERVER_PIDFILE, "Almighty")
         if server and conf_changed:
             log.info("oar.conf changed: restarting Almighty")
-            _stop(server, timeout=10)
-            SERVER_PIDFILE.unlink(missing_ok=True)
+            _stop_almighty()
             server = None
         changes = _sync_db(hosts, subnets, vlans, server_running=bool(server))
         _start_node_sshd()
@@ -861,9 +925,7 @@ def down() -> None:
                 log.warning("could not delete the jobs: %s", e)
         _stop(_pidfile(NOTIFIER_PIDFILE, "oarnotify"), timeout=2)
         NOTIFIER_PIDFILE.unlink(missing_ok=True)
-        if server:
-            _stop(server, timeout=10)
-        SERVER_PIDFILE.unlink(missing_ok=True)
+        _stop_almighty()
         _stop_oarexecs()
         _stop(_pidfile(NODE_PIDFILE, str(OAR_SSHD_CONF)), timeout=5)
         NODE_PIDFILE.unlink(missing_ok=True)
