@@ -26,6 +26,6 @@ def test_one_line_per_vm():
 
 def test_setup_script_is_valid_sh_and_quotes_values():
     script = service.setup_script(record(), ASSIGNMENTS)
-    assert script.count(service.EOF_MARK) == 6
+    assert script.count(service.EOF_MARK) == 8
     import subprocess
     assert subprocess.run(["sh", "-n"], input=script, text=True).returncode == 0

@@ -23,40 +23,44 @@ def state_dir():
     return os.environ.get("VM5K_LAB_STATE", "/var/lib/vm5k-lab")
 
 
-def paths():
-    """{'dhcp_hosts_dir', 'hosts_dir', 'pidfile', 'ssh_key', 'dns'} of the running lab."""
+def paths(status=None):
+    """{'dhcp_hosts_dir', 'hosts_dir', 'pidfile', 'pid', 'ssh_key', 'dns'} of the running lab,
+    from `vm5k-lab status` (network.dhcp.*, ssh.key), else from the lab's state layout."""
     net = os.path.join(state_dir(), "net")
     found = {
         "dhcp_hosts_dir": os.path.join(net, "dhcp-hosts.d"),
         "hosts_dir": os.path.join(net, "hosts.d"),
         "pidfile": os.path.join(net, "dnsmasq.pid"),
+        "pid": None,
         "ssh_key": os.path.join(state_dir(), "ssh", "id_ed25519"),
         "dns": "10.77.0.1",
     }
-    found.update(_from_status())
+    status = status if status is not None else lab_status()
+    dhcp = (status.get("network") or {}).get("dhcp") or {}
+    published = {"dhcp_hosts_dir": dhcp.get("hostsfile_dir"), "hosts_dir": dhcp.get("addn_hosts_dir"),
+                 "pid": dhcp.get("pid"), "dns": dhcp.get("server"), "ssh_key": (status.get("ssh") or {}).get("key")}
+    found.update({key: value for key, value in published.items() if value})
     return found
 
 
-def _from_status():
-    """What `vm5k-lab status` publishes under 'network' (keys named as in paths())."""
+def lab_status():
+    """`vm5k-lab status` as a dict ({} when the command is missing or says nothing useful)."""
     if not shutil.which("vm5k-lab"):
         return {}
     try:
-        done = subprocess.run(["vm5k-lab", "status"], capture_output=True, text=True, timeout=30)
+        done = subprocess.run(["vm5k-lab", "status"], capture_output=True, text=True, timeout=60)
         status = json.loads(done.stdout or "{}")
     except (OSError, ValueError, subprocess.TimeoutExpired):
         return {}
-    network = status.get("network") if isinstance(status, dict) else None
-    if not isinstance(network, dict):
-        return {}
-    keys = ("dhcp_hosts_dir", "hosts_dir", "pidfile", "ssh_key", "dns")
-    return {key: network[key] for key in keys if network.get(key)}
+    return status if isinstance(status, dict) else {}
 
 
-def dnsmasq_pid(pidfile):
+def dnsmasq_pid(pidfile, pid=None):
+    """pid (published, else read from pidfile) if it is a live dnsmasq, else None."""
     try:
-        with open(pidfile) as handle:
-            pid = int(handle.read().split()[0])
+        if pid is None:
+            with open(pidfile) as handle:
+                pid = int(handle.read().split()[0])
         with open(f"/proc/{pid}/comm") as handle:
             return pid if handle.read().strip() == "dnsmasq" else None
     except (OSError, ValueError, IndexError):
@@ -74,7 +78,7 @@ def push_bindings(record, assignments, lab=None, check=True):
     """Write our bindings and names into the site dnsmasq's directories, SIGHUP it, and
     ask it for the first VM's name."""
     lab = lab or paths()
-    pid = dnsmasq_pid(lab["pidfile"])
+    pid = dnsmasq_pid(lab["pidfile"], lab.get("pid"))
     if pid is None:
         raise PlatformError(f"the lab's site dnsmasq is not running (no live pid in {lab['pidfile']}): vm5k-lab up")
     try:

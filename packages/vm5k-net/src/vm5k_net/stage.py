@@ -49,7 +49,7 @@ def run(ctx, kavlan=False, reference=None, lists_dir=None, ssh_key=None, domain=
         extra = [(h["id"].split(".")[0], h["address"]) for h in doc.get("hosts", [])
                  if h.get("address") and h["id"] != plan.service["host"]]
         network.update(service.start(network, assignments, plan.service["ssh_address"], key=key,
-                                     extra_names=extra, strict_dns=platform == "lab"))
+                                     extra_names=extra))
     elif platform == "lab":
         network.update(lab.push_bindings(network, assignments))
     return None
