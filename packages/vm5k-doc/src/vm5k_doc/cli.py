@@ -91,7 +91,7 @@ def run_stage(stage, work, *, input_path=None, output_path=None, as_xml=False, d
         fail(prog, str(exc), exc.status)
 
     if doc is not None:
-        failed = document.failed_status(doc)
+        failed = document.failed_status(doc, stage)
         if failed is not None:
             log.warning("input document failed earlier (exit %s): passed through unchanged", failed)
             io.write(doc, output_path, as_xml)

@@ -18,14 +18,17 @@ def new(platform, reference=None):
     return {"vm5k": meta, "events": []}
 
 
-def failed_status(doc):
+def failed_status(doc, stage=None):
     """The exit status of the stage that failed this document, or None.
 
     A failed document (bad input, no resources, platform failure, interrupted) passes
     through later stages unchanged. A partial result (3) does not: later stages go on
-    with what is OK.
+    with what is OK. Nor does a failure of `stage` itself: re-running the stage that
+    failed (or was interrupted) is how it is retried or cleaned up (vm5k-vms --destroy).
     """
     for event in reversed(doc.get("events") or []):
+        if stage is not None and event.get("stage") == stage:
+            continue
         if not event.get("ok", True) and event.get("status", 1) != 3:
             return event.get("status", 1)
         if event.get("ok", True):
