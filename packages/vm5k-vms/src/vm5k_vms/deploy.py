@@ -221,7 +221,9 @@ def readiness_loop(dep, readiness, todo):
     def emit_and_show(vm, step):
         if step == "ssh":
             vm["state"] = "ready"
-            vm["timings"]["ready"] = round(vm["timings"]["ssh"] - vm["timings"].get("started", 0), 2)
+            timings = vm["timings"]
+            booted_from = timings.get("restarted", timings.get("started", 0))
+            timings["ready"] = round(timings["ssh"] - booted_from, 2)  # boot time: (re)start to SSH
         emit(vm, step)
         progress(dep, todo)
 

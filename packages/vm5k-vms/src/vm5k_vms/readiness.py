@@ -107,6 +107,7 @@ class Readiness:
                             pending.remove(watch)
                             failed.append(watch)
                         else:
+                            watch.vm.setdefault("timings", {})["restarted"] = round(self.clock() - self.t0, 2)
                             self.emit(watch.vm, "restarted")
                 if pending:
                     time.sleep(TICK)
