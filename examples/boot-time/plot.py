@@ -65,8 +65,8 @@ def plain_png(pts, out, w=480, h=320, m=30):
     line((m, h - m), (m, m), (0, 0, 0))
     for i, c in ((2, (220, 120, 0)), (1, (0, 90, 200))):
         xs, ys = by_x(pts, i)
-        pts_px = [(sx(x), sy(y)) for x, y in zip(xs, ys)]
-        for a, b in zip(pts_px, pts_px[1:]):
+        pts_px = [(sx(x), sy(y)) for x, y in zip(xs, ys, strict=True)]
+        for a, b in zip(pts_px, pts_px[1:], strict=False):
             line(a, b, c)
     for x, y, _ in pts:
         dot(sx(x), sy(y), (90, 90, 90))

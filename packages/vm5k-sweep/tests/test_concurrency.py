@@ -6,6 +6,7 @@ import shlex
 import signal
 import time
 
+
 # The command records a combination as finished by appending its key as its very last
 # act, so the log counts completions; a duplicate line would be a combination run twice.
 def finishing_cmd(log, sleep):

@@ -1,6 +1,5 @@
 import pytest
 from vm5k_doc.errors import InputError
-
 from vm5k_sweep import params as P
 
 

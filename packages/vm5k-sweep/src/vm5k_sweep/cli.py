@@ -8,10 +8,9 @@ import click
 from vm5k_doc.errors import InputError, Vm5kError
 from vm5k_doc.status import ExitStatus
 
-from . import __version__
+from . import __version__, runner
 from . import params as P
 from . import results as R
-from . import runner
 from .store import STATES, Sweep
 
 PROG = "vm5k-sweep"

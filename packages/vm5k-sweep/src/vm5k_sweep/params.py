@@ -217,7 +217,7 @@ class Filter:
                 raise TypeError(f"arithmetic on non-numbers {a!r}, {b!r}")
             return _BIN[type(n.op)](a, b)
         left = self._eval(n.left, c)
-        for op, right in zip(n.ops, n.comparators):
+        for op, right in zip(n.ops, n.comparators, strict=True):
             right = self._eval(right, c)
             if not _CMP[type(op)](left, right):
                 return False

@@ -71,8 +71,9 @@ def substitute(argv, combo, names):
         return list(argv)
     pat = re.compile(r"\{(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + r")\}")
     script = _script_index(argv)
-    return [pat.sub(lambda m: (shlex.quote if i == script else str)(combo.get(m[1], "")), a)
-            for i, a in enumerate(argv)]
+    plain = lambda m: combo.get(m[1], "")
+    quoted = lambda m: shlex.quote(combo.get(m[1], ""))
+    return [pat.sub(quoted if i == script else plain, a) for i, a in enumerate(argv)]
 
 
 def _script_index(argv):
@@ -243,5 +244,5 @@ def run(sweep, jobs=1, retry_failed=False, timeout=None, log=None):
 
 def plan(sweep):
     """What `run` would do, without doing it: one {key, params, state, argv} per combination."""
-    for k, c, rec, st in sweep.records():
+    for k, c, _rec, st in sweep.records():
         yield {"key": k, "params": c, "state": st, "argv": substitute(sweep.command, c, sweep.names)}

@@ -30,7 +30,7 @@ HOST = socket.gethostname()
 
 
 def now():
-    return datetime.datetime.now(datetime.timezone.utc).astimezone().isoformat(timespec="milliseconds")
+    return datetime.datetime.now(datetime.UTC).astimezone().isoformat(timespec="milliseconds")
 
 
 def proc_start(pid):
