@@ -216,7 +216,7 @@ def skip(dir, keys, filters, states, everything, verbose, quiet):
 
 def main(argv=None):
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    args = sys.argv[1:] if argv is None else argv
+    args = (sys.argv[1:] if argv is None else argv) or ["--help"]
     _opts["verbose"] = any(a in ("-v", "--verbose") for a in args[: args.index("--") if "--" in args else None])
     try:
         rc = cli.main(args, prog_name=PROG, standalone_mode=False)
