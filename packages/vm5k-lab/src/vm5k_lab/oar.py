@@ -805,7 +805,7 @@ def _start_server() -> int:
     if not pid:
         if _almighty_pids():            # leftovers of a killed run (orphaned children)
             log.info("stopping the leftovers of a killed Almighty")
-            _stop_almighty()
+            _stop_almighty(timeout=3)       # orphaned children may ignore TERM
         env = dict(os.environ, LANG="C")
         _run(["/usr/sbin/oar-server"], env=env)
         # the pid file names the child, which then execs Almighty
