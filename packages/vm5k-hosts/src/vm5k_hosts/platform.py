@@ -3,6 +3,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 from vm5k_doc.errors import PlatformError
 
@@ -11,7 +12,8 @@ from .remote import Connection
 
 def lab_status():
     """`vm5k-lab status` as a dict (it exits 1 when the lab is down, still printing JSON)."""
-    exe = shutil.which("vm5k-lab")
+    # on PATH, or next to our own interpreter (a venv that is not activated)
+    exe = shutil.which("vm5k-lab") or shutil.which("vm5k-lab", path=os.path.dirname(sys.executable))
     if exe is None:
         raise PlatformError("vm5k-lab is not installed: cannot find the lab's ssh key and images")
     proc = subprocess.run([exe, "status"], capture_output=True, text=True, timeout=120)

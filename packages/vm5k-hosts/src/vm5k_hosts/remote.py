@@ -88,19 +88,26 @@ def _timed(process):
     return result
 
 
+def _exit_code(process):
+    # execo reports some exit codes as a raw wait status (100 -> 25600)
+    code = process.exit_code
+    return code >> 8 if code is not None and code > 255 else code
+
+
 def _result(process):
     if process.timeouted:
         return Result(False, process.exit_code, process.stdout, process.stderr, "timed out")
     if process.error:
         return Result(False, None, process.stdout, process.stderr, f"cannot run: {process.error_reason}")
-    if process.exit_code == 255:
+    code = _exit_code(process)
+    if code == 255:
         lines = process.stderr.strip().splitlines()
         return Result(False, 255, process.stdout, process.stderr,
                       f"ssh failed: {lines[-1] if lines else 'unreachable'}")
-    if process.exit_code != 0:
+    if code != 0:
         lines = (process.stderr.strip() or process.stdout.strip()).splitlines()
-        return Result(False, process.exit_code, process.stdout, process.stderr,
-                      f"exit {process.exit_code}: {lines[-1] if lines else 'no output'}")
+        return Result(False, code, process.stdout, process.stderr,
+                      f"exit {code}: {lines[-1] if lines else 'no output'}")
     return Result(True, 0, process.stdout, process.stderr)
 
 
