@@ -17,7 +17,7 @@ def lab_status():
 
 def g5k_mac(ip):
     o = ipaddress.ip_address(ip).packed
-    return "00:16:3e:%02x:%02x:%02x" % (o[1], o[2], o[3])
+    return f"00:16:3e:{o[1]:02x}:{o[2]:02x}:{o[3]:02x}"
 
 
 def document(status, n_vms, image="mini", first_ip="10.77.4.101", mem=128, prefix="vm"):

@@ -1,5 +1,4 @@
 from lxml import etree
-
 from vm5k_vms.domain import domain_xml
 from vm5k_vms.plan import plan_vm
 

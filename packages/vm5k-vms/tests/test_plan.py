@@ -2,7 +2,6 @@ import base64
 
 import pytest
 from vm5k_doc.errors import InputError
-
 from vm5k_vms.plan import plan_vm
 
 

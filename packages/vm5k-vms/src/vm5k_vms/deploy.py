@@ -88,11 +88,11 @@ def progress(deployment, vms):
 
 
 def select(dep, force):
-    """The VMs to (re)create: not ready, or ready but no longer running, or all with force.
-    VMs whose host is missing or KO are KO here (vm5k-hosts moves VMs off KO hosts)."""
-    vms = [vm for vm in dep.doc.get("vms", []) if vm.get("state") != "destroyed" or force]
+    """The VMs to (re)create: not ready (KO, destroyed, never started...), or ready but no
+    longer running, or all with force. VMs whose host is missing or KO are KO here
+    (vm5k-hosts moves VMs off KO hosts)."""
     todo, to_check = [], []
-    for vm in vms:
+    for vm in dep.doc.get("vms", []):
         host = dep.hosts.get(vm.get("host"))
         if host is None or host.get("state") not in HOST_OK:
             why = "no host" if host is None else f"host {host['id']} is {host.get('state')}"

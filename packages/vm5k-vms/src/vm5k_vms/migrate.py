@@ -45,7 +45,7 @@ def cleanup_script(host, vm_plan):
 def downtime(ping_output, interval=PING_INTERVAL):
     """Longest silence between two echo replies, less one interval (seconds)."""
     stamps = [float(m) for m in re.findall(r"^\[(\d+\.\d+)\].*bytes from", ping_output, re.M)]
-    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
     return round(max(0.0, max(gaps, default=0.0) - interval), 2)
 
 
