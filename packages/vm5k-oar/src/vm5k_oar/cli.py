@@ -83,3 +83,7 @@ def main(**options):
     """Reserve hosts for the document's VMs: find a slot, submit one OAR job per site at one
     start date, wait until they run, write hosts, subnets/vlan and the VMs' placement."""
     run_stage("oar", work, version=__version__, **options)
+
+
+if __name__ == "__main__":
+    main()

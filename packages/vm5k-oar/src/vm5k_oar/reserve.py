@@ -141,6 +141,7 @@ def run(ctx, backend, *, walltime=None, job_list=None, name=None, window=86400, 
     platform = doc["vm5k"]["platform"]
     walltime = walltime_seconds(walltime or request.get("walltime") or "1:00:00")
     reservation = doc.setdefault("reservation", {})
+    reuse = parse_job_list(job_list, "lab" if platform == "lab" else None) if job_list else []
     counts = wanted_module.host_counts(doc)
     reservation.setdefault("wanted", counts)
 
@@ -149,7 +150,7 @@ def run(ctx, backend, *, walltime=None, job_list=None, name=None, window=86400, 
         reservation["jobs"] = [j for j in reservation.get("jobs", []) if j.get("state") == "released"]
     if job_list:
         records = []
-        for site, job_id in parse_job_list(job_list, "lab" if platform == "lab" else None):
+        for site, job_id in reuse:
             info = backend.job(site, job_id)
             if info.ended:
                 raise PlatformError(f"job {site}:{job_id} is {info.state}: nothing to reuse")
