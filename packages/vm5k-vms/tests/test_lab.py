@@ -121,10 +121,9 @@ def test_broken_disk_is_ko_with_console_tail_and_a_rerun_fixes_only_it(status, r
 def test_ctrl_c_mid_wait_writes_the_document_and_destroy_cleans_everything(status, registered, tmp_path):
     doc = registered(3)
     events = tmp_path / "events.ndjson"
-    proc = subprocess.Popen(VMS + ["--events", str(events)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    proc.stdin.write(json.dumps(doc))
-    proc.stdin.close()
+    (tmp_path / "in.json").write_text(json.dumps(doc))
+    proc = subprocess.Popen(VMS + ["-i", str(tmp_path / "in.json"), "--events", str(events)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # interrupt once every VM has started
         if events.exists() and events.read_text().count('"step": "started"') == 3:
