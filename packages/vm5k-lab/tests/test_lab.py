@@ -128,3 +128,33 @@ def test_down_leaves_nothing_then_up_again(lab):
         st2 = labmod.up(n, st["hosts"][0]["cores"], st["hosts"][0]["mem_mb"])
     assert st2["state"] == "up" and all(h["state"] == "up" for h in st2["hosts"])
     assert hosts.sshd_pid(1)
+
+
+@pytest.mark.slow
+def test_debian_guest_boots_from_a_lab_image(lab):
+    from vm5k_lab import images
+
+    info = images.info("debian")
+    if not info["built"]:
+        pytest.skip("no debian image (vm5k-lab image debian)")
+    name, ip = "t-deb-h1", "10.77.60.202"
+    mac = plan.g5k_mac(ip)
+    network.add_static_binding(name, mac, ip, "test-lab.conf")
+    guests.destroy(1, name)
+    # overlay in host1's private /tmp, created on the host as vm5k-hosts would
+    r = ssh("host1", f"qemu-img create -q -f qcow2 -F qcow2 -b {info['disk']} /tmp/{name}.qcow2")
+    assert r.returncode == 0, r.stderr
+    xml = guests.domain_xml(name, mac, kernel=info["kernel"], initrd=info["initrd"],
+                            cmdline=images.cmdline("debian", name, labmod.public_key()),
+                            mem_mb=192, virt=lab["virt"], disk=f"/tmp/{name}.qcow2")
+    t0 = time.monotonic()
+    guests.define_and_start(1, xml, name)
+    try:
+        guests.wait_tcp(ip, timeout=240)
+        r = ssh(ip, "hostname; systemctl is-system-running || true; perl -e 'print 1'")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split()[0] == name
+        print(f"debian guest SSH after {time.monotonic() - t0:.1f} s")
+    finally:
+        guests.destroy(1, name)
+        ssh("host1", f"rm -f /tmp/{name}.qcow2")
