@@ -206,3 +206,26 @@ def test_kavlan_global_and_local(make_doc):
 def test_kavlan_without_vlan_on_granted_doc_is_input_error(make_doc):
     with pytest.raises(InputError, match="reservation.vlan is null"):
         plan.build(make_doc(2), kavlan=True)
+
+
+def test_multi_site_vms_take_addresses_of_their_host_site(make_doc):
+    doc = make_doc(4, subnets=["10.140.8.0/22", "10.144.4.0/22"])
+    doc["reservation"]["jobs"].append({"site": "nancy", "id": 99})
+    doc["hosts"][1].update(id="grisou-1.nancy.grid5000.fr", site="nancy", cluster="grisou")
+    for i, vm in enumerate(doc["vms"]):
+        vm["host"] = doc["hosts"][i % 2]["id"]
+    p = plan.build(doc)
+    ips = [ip for _, ip, _ in plan.assign(doc, p)]
+    assert ips == ["10.140.8.1", "10.144.4.1", "10.140.8.2", "10.144.4.2"]
+    assert p.record["sites"]["nancy"]["gateway"] == "10.147.255.254"
+
+
+def test_static_hosts_with_given_subnet_need_no_reference(make_doc):
+    doc = make_doc(3, platform="static", reference=None)
+    del doc["vm5k"]["reference"]
+    doc["reservation"] = {}
+    for host in doc["hosts"]:
+        host.pop("site")
+    p = plan.build(doc, subnets=["192.168.50.0/24"])
+    assert [ip for _, ip, _ in plan.assign(doc, p)] == ["192.168.50.1", "192.168.50.2", "192.168.50.3"]
+    assert p.record["domain"] == "static"

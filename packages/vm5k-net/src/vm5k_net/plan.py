@@ -57,21 +57,29 @@ def build(doc, kavlan=False, reference_path=None, dry_run=False, domain=None, su
         raise InputError("no reservation in the document: run vm5k-oar first (or give --subnet CIDR)")
     reservation = reservation or {}
     platform = doc["vm5k"]["platform"]
-    directory = reference.reference_dir(reference_path or doc["vm5k"].get("reference"))
-    plan_data = reference.address_plan(directory)
-    sites = sites_of(doc) or (["lab"] if platform == "lab" else [])
+    reference_path = reference_path or doc["vm5k"].get("reference")
+    if reference_path or not subnets:
+        directory = reference.reference_dir(reference_path)
+        plan_data = reference.address_plan(directory)
+    else:  # static hosts with --subnet: no reference data needed
+        directory, plan_data = None, {}
+    sites = sites_of(doc) or (["lab"] if platform == "lab" else ["static"] if subnets else [])
     if not sites:
         raise InputError("no site: the reservation has no jobs and the hosts no site")
     vlan = reservation.get("vlan")
     use_kavlan = kavlan or bool(doc.get("request", {}).get("kavlan")) or (vlan is not None and not reservation.get("subnets"))
     planned = is_planned_doc(doc, dry_run)
     if use_kavlan:
+        if directory is None:
+            raise InputError("--kavlan needs reference data (--reference DIR)")
         return _kavlan_plan(doc, directory, plan_data, sites, vlan, planned, domain)
     return _subnet_plan(doc, plan_data, sites, subnets or reservation.get("subnets") or [], planned, domain)
 
 
 def default_domain(site):
-    return "lab" if site == "lab" else f"{site}.grid5000.fr"
+    if site in ("lab", "static"):
+        return site
+    return f"{site}.grid5000.fr"
 
 
 # ---------------------------------------------------------------- subnet mode
