@@ -10,8 +10,9 @@ from importlib import resources
 
 from vm5k_doc.errors import InputError
 
-# virtualization flags that run x86 guests; arm64 nodes need arm images (left out)
-HW_VIRT = ("ivt", "amd-v")
+# virtualization that runs x86 guests: Intel VT, AMD-V, and the lab's software emulation
+# (its hosts say `tcg` when KVM is unusable); arm64 nodes need arm images (left out)
+HW_VIRT = ("ivt", "amd-v", "tcg", "kvm")
 LAB_REFERENCE = "/var/lib/vm5k-lab/reference/lab.json"
 
 
