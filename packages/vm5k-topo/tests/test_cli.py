@@ -88,11 +88,11 @@ def test_too_many_vms_is_exit_4_and_the_document_is_written(topo):
     assert len(doc["vms"]) == 5000 and doc["events"][-1]["status"] == 4
 
 
-def test_a_failed_document_passes_through_later_stages(topo, tmp_path):
+def test_rerun_on_own_failed_document_retries(topo, tmp_path):
     _, failed, _ = topo(*G5K, "-n", "5000", "-r", "taurus")
     (tmp_path / "failed.json").write_text(__import__("json").dumps(failed))
-    status, doc, _ = topo(*G5K, "-i", str(tmp_path / "failed.json"))
-    assert status == 4 and doc == failed
+    status, doc, _ = topo(*G5K, "-i", str(tmp_path / "failed.json"), "-r", "grid5000")
+    assert status == 0 and doc["events"][-1]["ok"] and len(doc["vms"]) == 5000
 
 
 def test_auto_platform_without_lab_or_frontend_is_a_clear_error(topo, monkeypatch):
