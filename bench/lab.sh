@@ -81,7 +81,7 @@ EOF
               [ "$(date +%s)" -lt "$end" ] || { echo "TIMEOUT" > "$tmp/$name"; exit 0; }
               sleep 0.3
           done
-          secs "$t0" "$(now)" > "$tmp/$name" ) &
+          echo "$(secs "$t0" "$(now)")" > "$tmp/$name" ) &
     done <<<"$plan"
     wait
     times=$(cat "$tmp"/* | sort -n | tr '\n' ' ')

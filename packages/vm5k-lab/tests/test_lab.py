@@ -130,6 +130,28 @@ def test_down_leaves_nothing_then_up_again(lab):
     assert hosts.sshd_pid(1)
 
 
+
+def test_kavlan_moves_a_host_and_back(lab):
+    n = len(lab["hosts"])
+    vlan = plan.VLAN_IDS[0]
+    vaddr = plan.host_vlan_address(n, vlan)
+    try:
+        r = labmod.set_vlan(f"host{n}", vlan)
+        assert r["changed"] and r["address"] == vaddr
+        assert labmod.status()["hosts"][n - 1]["vlan"] == vlan
+        # reachable in the vlan (routed by the site), no longer on the default network
+        r = ssh(vaddr, "hostname; ip -4 -o addr show br0")
+        assert r.returncode == 0 and r.stdout.split()[0] == f"host{n}", r.stderr
+        assert ssh(f"host{n}", "true", timeout=10).returncode != 0
+        # host1 (default network) is not on the vlan's L2 but is routed to it
+        r = ssh("host1", f"ping -c1 -W2 {vaddr} >/dev/null && echo ok")
+        assert r.stdout.strip() == "ok", r.stderr
+    finally:
+        labmod.set_vlan(f"host{n}", None)
+    assert ssh(f"host{n}", "hostname").stdout.strip() == f"host{n}"
+    assert "vlan" not in labmod.status()["hosts"][n - 1]
+
+
 @pytest.mark.slow
 def test_debian_guest_boots_from_a_lab_image(lab):
     from vm5k_lab import images

@@ -63,7 +63,7 @@ def test_dnsmasq_conf(tmp_path):
 
 def test_sshd_config(tmp_path):
     c = hosts.sshd_config(2, tmp_path, tmp_path / "ak")
-    assert "ListenAddress 10.77.0.12" in c
+    assert "ListenAddress 0.0.0.0" in c
     assert f"PidFile {tmp_path / 'sshd.pid'}" in c
     assert "StrictModes no" in c and "UsePAM no" in c and "PasswordAuthentication no" in c
 

@@ -105,6 +105,23 @@ def start_host(host):
         _emit(lab.start_host(host))
 
 
+@main.command()
+@click.argument("host")
+@click.argument("vlan")
+def kavlan(host, vlan):
+    """Move HOST into KaVLAN VLAN (an id, or DEFAULT to go back), like `kavlan -s`."""
+    v = None if vlan.upper() == "DEFAULT" else _int(vlan)
+    with lab_lock(timeout=1800, wait_message=LOCK_WAIT):
+        _emit(lab.set_vlan(host, v))
+
+
+def _int(x):
+    try:
+        return int(x)
+    except ValueError:
+        raise LabError(f"vlan must be an id or DEFAULT, not {x!r}") from None
+
+
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("target")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)

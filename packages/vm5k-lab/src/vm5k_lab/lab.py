@@ -177,6 +177,15 @@ def start_host(name: str) -> dict:
     return host_status(n, cfg)
 
 
+def set_vlan(name: str, vlan: int | None) -> dict:
+    """Move a host into a KaVLAN (None: DEFAULT), like `kavlan -s -i VLAN -m HOST`."""
+    _check_root()
+    n = _configured_host(name)
+    if vlan is not None and vlan not in plan.VLAN_IDS:
+        raise LabError(f"no such vlan {vlan} (lab vlans: {', '.join(map(str, plan.VLAN_IDS))})")
+    return network.set_host_vlan(n, vlan)
+
+
 def _configured_host(name: str) -> int:
     cfg = lab_config()
     if not cfg or not network.site_up():
@@ -215,6 +224,8 @@ def host_status(n: int, cfg: dict | None) -> dict:
     vlan = network.host_port_vlan(n) if network.site_up() else None
     if vlan is not None:
         rec["vlan"] = vlan
+        rec["vlan_address"] = plan.host_vlan_address(n, vlan)
+        rec["vlan_id"] = plan.host_vlan_fqdn(n, vlan)
     return rec
 
 

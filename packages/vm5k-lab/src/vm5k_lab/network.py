@@ -220,6 +220,31 @@ def attach_host_port(n: int, vlan: int | None = None) -> None:
     ip("link", "set", port, "master", br, "up", ns=plan.LAB_NS)
 
 
+def set_host_vlan(n: int, vlan: int | None) -> dict:
+    """Move host n into KaVLAN `vlan` (None: back to the default network), as `kavlan -s`
+    does on Grid'5000: its port changes bridge and the host takes its address in that
+    network (10.78.V.(10+N)/24, name hostN-kavlan-V.lab), with a route back to the site
+    through the vlan's gateway. Its VMs (bridged on its br0) follow it."""
+    name = plan.host_name(n)
+    cur = host_port_vlan(n)
+    if cur == vlan:
+        return {"host": plan.host_fqdn(n), "vlan": vlan, "changed": False}
+    attach_host_port(n, vlan)
+    ip("addr", "flush", "dev", "br0", ns=name)
+    ip("route", "flush", "dev", "br0", ns=name, check=False)
+    if vlan is None:
+        addr = plan.host_address(n)
+        ip("addr", "add", f"{addr}/{plan.PREFIXLEN}", "dev", "br0", ns=name)
+        ip("route", "replace", str(plan.KAVLAN_RANGE), "via", plan.GATEWAY, "dev", "br0", ns=name)
+    else:
+        net = plan.vlan_network(vlan)
+        addr = plan.host_vlan_address(n, vlan)
+        ip("addr", "add", f"{addr}/{net.prefixlen}", "dev", "br0", ns=name)
+        ip("route", "replace", str(plan.SITE_NET), "via", plan.vlan_gateway(vlan), "dev", "br0", ns=name)
+        ip("route", "replace", str(plan.KAVLAN_RANGE), "via", plan.vlan_gateway(vlan), "dev", "br0", ns=name)
+    return {"host": plan.host_fqdn(n), "vlan": vlan, "address": addr, "changed": True}
+
+
 def host_port_vlan(n: int) -> int | None:
     port, _ = plan.host_veth(n)
     p = ip("-o", "link", "show", "dev", port, ns=plan.LAB_NS, check=False)

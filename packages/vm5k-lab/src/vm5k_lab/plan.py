@@ -117,6 +117,16 @@ def vlan_bridge(vlan: int) -> str:
     return f"kavlan{vlan}"
 
 
+def host_vlan_address(n: int, vlan: int) -> str:
+    check_host_number(n)
+    return str(vlan_network(vlan).network_address + 10 + n)
+
+
+def host_vlan_fqdn(n: int, vlan: int) -> str:
+    """Grid'5000 style: <node>-kavlan-<id>.<site>."""
+    return f"{host_name(n)}-kavlan-{vlan}.{DOMAIN}"
+
+
 def vlans() -> list[dict]:
     return [
         {
@@ -139,4 +149,5 @@ def g5k_mac(ip: str) -> str:
 def host_records(n_hosts: int) -> list[tuple[str, str]]:
     recs = [(f"gateway.{DOMAIN}", GATEWAY), (f"control.{DOMAIN}", CONTROL)]
     recs += [(host_fqdn(i), host_address(i)) for i in range(1, n_hosts + 1)]
+    recs += [(host_vlan_fqdn(i, v), host_vlan_address(i, v)) for v in VLAN_IDS for i in range(1, n_hosts + 1)]
     return recs

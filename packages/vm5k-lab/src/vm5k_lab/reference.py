@@ -51,7 +51,7 @@ def node_doc(n: int, cores: int, mem_mb: int, virt: str | None, cpu: dict | None
     fqdn = plan.host_fqdn(n)
     addr = plan.host_address(n)
     mac = "02:77:00:00:00:%02x" % (10 + n)
-    kav = {f"kavlan-{v}": str(plan.vlan_network(v).network_address + 10 + n) for v in plan.VLAN_IDS}
+    kav = {f"kavlan-{v}": plan.host_vlan_address(n, v) for v in plan.VLAN_IDS}
     return {
         "uid": uid,
         "cluster": plan.CLUSTER,
