@@ -53,8 +53,10 @@ class Guest:
         found = re.search(r"lease of (\S+) obtained", done.stdout + done.stderr)
         return found.group(1) if found else None
 
-    def resolve(self, ip, prefix, server, name):
+    def set_address(self, ip, prefix):
         sh("ip", "-n", GUEST, "addr", "add", f"{ip}/{prefix}", "dev", "eth0")
+
+    def resolve(self, server, name):
         probe = f"from vm5k_net import dnsquery; print(' '.join(dnsquery.query_a({server!r}, {name!r})))"
         return sh("ip", "netns", "exec", GUEST, sys.executable, "-c", probe).stdout.strip()
 
@@ -72,7 +74,8 @@ def test_subnet_mode_site_dhcp_gives_planned_ip(lab):
     guest = Guest(lab["hosts"][1]["netns"])
     try:
         assert guest.dhcp(vm["mac"]) == vm["ip"]
-        assert guest.resolve(vm["ip"], 16, lab["network"]["dhcp"]["server"], f"vm-2.lab") == vm["ip"]
+        guest.set_address(vm["ip"], 16)
+        assert guest.resolve(lab["network"]["dhcp"]["server"], "vm-2.lab") == vm["ip"]
     finally:
         guest.remove()
         for path in (dhcp_file, hosts_file):
@@ -96,8 +99,9 @@ def test_kavlan_mode_service_node_gives_planned_ip_and_names(lab):
         lab_network.attach_host_port(1, vlan)
         lab_network.attach_host_port(2, vlan)
         assert guest.dhcp(vm["mac"]) == vm["ip"]
-        assert guest.resolve(vm["ip"], 24, net["service_address"], "vm-3.lab") == vm["ip"]
-        assert guest.resolve(vm["ip"], 24, net["service_address"], "host2") == lab["hosts"][1]["address"]
+        guest.set_address(vm["ip"], 24)
+        assert guest.resolve(net["service_address"], "vm-3.lab") == vm["ip"]
+        assert guest.resolve(net["service_address"], "host2.lab") == lab["hosts"][1]["address"]
     finally:
         guest.remove()
         lab_network.attach_host_port(1, None)
