@@ -179,6 +179,13 @@ def _kavlan_plan(doc, directory, plan_data, sites, vlan, planned, domain):
     if service["address"] is None:  # a host with no vlan address: it takes the first free one
         service["address"] = to_str(next(iter(pool)))
         excluded.add(to_int(service["address"]))
+    # the hosts by name in the vlan too: their vlan address when the reference knows it
+    service["names"] = []
+    for host in doc.get("hosts", []):
+        node = nodes.get(reference.node_uid(host["id"]), {})
+        address = reference.node_vlan_address(node, vlan) or host.get("address")
+        if address:
+            service["names"].append((host["id"].split(".")[0], address))
     record = {
         "mode": "kavlan", "vlan": vlan, "kind": pools.vlan_kind(vlan) if site != "lab" else "kavlan",
         "site": site, "gateway": to_str(gateway), "netmask": str(net.netmask), "cidr": str(net),

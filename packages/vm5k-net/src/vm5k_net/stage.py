@@ -46,10 +46,8 @@ def run(ctx, kavlan=False, reference=None, lists_dir=None, ssh_key=None, domain=
         return None
     if plan.mode == "kavlan":
         key = ssh_key or (lab.paths()["ssh_key"] if platform == "lab" else None)
-        extra = [(h["id"].split(".")[0], h["address"]) for h in doc.get("hosts", [])
-                 if h.get("address") and h["id"] != plan.service["host"]]
         network.update(service.start(network, assignments, plan.service["ssh_address"], key=key,
-                                     extra_names=extra))
+                                     extra_names=plan.service["names"]))
     elif platform == "lab":
         network.update(lab.push_bindings(network, assignments))
     return None
