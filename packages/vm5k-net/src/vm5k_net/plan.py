@@ -184,7 +184,7 @@ def _kavlan_plan(doc, directory, plan_data, sites, vlan, planned, domain):
     for host in doc.get("hosts", []):
         node = nodes.get(reference.node_uid(host["id"]), {})
         address = reference.node_vlan_address(node, vlan) or host.get("address")
-        if address:
+        if address and in_network(address, net):
             service["names"].append((host["id"].split(".")[0], address))
     record = {
         "mode": "kavlan", "vlan": vlan, "kind": pools.vlan_kind(vlan) if site != "lab" else "kavlan",
@@ -194,6 +194,13 @@ def _kavlan_plan(doc, directory, plan_data, sites, vlan, planned, domain):
         "domain": domain or default_domain(site), "planned": guessed,
     }
     return Plan("kavlan", record, {"*": pool}, mac_function("kavlan", vlan), planned=guessed, service=service)
+
+
+def in_network(address, net):
+    try:
+        return ipaddress.IPv4Address(address) in net
+    except ValueError:
+        return False
 
 
 def vlan_site(doc, sites, vlan, plan_data):
@@ -226,12 +233,8 @@ def service_node(doc, nodes, vlan, net, pool):
     _, host = max(enumerate(hosts), key=speed)
     node = nodes.get(reference.node_uid(host["id"]), {})
     address = reference.node_vlan_address(node, vlan)
-    if address is None and host.get("address"):
-        try:
-            if ipaddress.IPv4Address(host["address"]) in net:
-                address = host["address"]
-        except ValueError:
-            pass
+    if address is None and host.get("address") and in_network(host["address"], net):
+        address = host["address"]
     return {"host": host["id"], "address": address, "prefixlen": net.prefixlen,
             "ssh_address": host.get("address") or host["id"]}
 
