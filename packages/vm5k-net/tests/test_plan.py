@@ -1,13 +1,11 @@
 import ipaddress
 import json
+import pathlib
 
 import pytest
 from vm5k_doc.errors import InputError, NoResources
-
 from vm5k_net import macs, plan, pools, reference
 from vm5k_net.addr import to_int, to_str
-
-import pathlib
 
 REFERENCE = str(pathlib.Path(__file__).resolve().parents[2] / "vm5k-topo/src/vm5k_topo/reference")
 

@@ -9,7 +9,6 @@ import sys
 import tempfile
 
 import pytest
-
 from vm5k_net import macs, service
 from vm5k_net.addr import to_int
 

@@ -9,7 +9,8 @@ the DHCP server of the mode hand out exactly that plan.
 """
 from vm5k_doc.errors import InputError
 
-from . import lab, lists, plan as plan_mod, service
+from . import lab, lists, service
+from . import plan as plan_mod
 
 ADDRESSABLE = (None, "planned", "placed")
 
