@@ -14,7 +14,8 @@ import abc
 
 class Backend(abc.ABC):
     name = "backend"
-    tz = "UTC"           # the time zone OAR dates are written in
+    tz = "UTC"           # the time zone OAR dates are written in (commands run with TZ=tz)
+    server_tz = "UTC"    # the time zone of the OAR server's own messages ("could run at ...")
     poll_seconds = 5     # how often to look at a waiting job
     margin = 120         # s between a busy end and the slot start we ask for
 

@@ -27,7 +27,8 @@ def make_backend(platform, kind, oar_user, reference, api_user):
             tz = getattr(lab_oar, "TZ", "UTC")
         except ImportError:
             tz = "UTC"
-        return OarCli(tz=tz, wrap=lab_wrap(oar_user), poll_seconds=2, margin=5)
+        # the server runs here: its own messages are in this machine's time zone
+        return OarCli(tz=tz, wrap=lab_wrap(oar_user), poll_seconds=2, margin=5, server_tz=None)
     fqdn = socket.getfqdn()
     local_site = fqdn.split(".")[-3] if fqdn.endswith(".grid5000.fr") and fqdn.count(".") >= 3 else None
     # on a frontend its own site runs locally; every other site over ssh to its frontend

@@ -116,7 +116,7 @@ def planning_from_status(status, site, start, end, reference=None):
 
 class G5kApi(Backend):
     name = "g5k-api"
-    tz = "Europe/Paris"
+    tz = server_tz = "Europe/Paris"
     poll_seconds = 20
 
     def __init__(self, fetch=None, user=None, reference=None, margin=120):

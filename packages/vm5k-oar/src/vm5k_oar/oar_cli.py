@@ -24,8 +24,10 @@ class OarCli(Backend):
     wrap: a callable argv -> argv (e.g. run as the lab's submit user), applied locally."""
     name = "oar-cli"
 
-    def __init__(self, tz="UTC", ssh_host=None, wrap=None, poll_seconds=5, margin=120, runner=None):
+    def __init__(self, tz="UTC", ssh_host=None, wrap=None, poll_seconds=5, margin=120, runner=None,
+                 server_tz=False):
         self.tz = tz
+        self.server_tz = tz if server_tz is False else server_tz  # None: this machine's time
         self.ssh_host = ssh_host
         self.wrap = wrap
         self.poll_seconds = poll_seconds

@@ -106,7 +106,10 @@ def search_and_submit(ctx, backend, wanted, kinds, sites, walltime, window, name
         for record in records:  # one start for all sites: take back the others and try again
             backend.delete(record["site"], record["id"])
             record["state"] = "released"
-        later = [parse_oar_date(a.could_run_at, backend.tz) for _, a in refused if a.could_run_at]
+        asked = max(spec.reservation for spec, _ in refused)
+        # never ask the same date twice: OAR said no to it
+        later = [max(parse_oar_date(a.could_run_at, backend.server_tz), asked + backend.margin)
+                 for _, a in refused if a.could_run_at]
         if len(later) < len(refused):
             spec, answer = next((s, a) for s, a in refused if not a.could_run_at)
             if "not enough" in (answer.reason or "") or "cannot run" in (answer.reason or ""):

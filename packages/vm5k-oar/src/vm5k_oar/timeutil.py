@@ -35,8 +35,10 @@ def oar_date(epoch, tz):
 
 
 def parse_oar_date(text, tz):
-    """'Y-m-d H:M:S' in tz -> epoch."""
+    """'Y-m-d H:M:S' in tz (None: this machine's local time) -> epoch."""
     when = datetime.datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S")
+    if tz is None:
+        return int(when.timestamp())
     return int(when.replace(tzinfo=ZoneInfo(tz)).timestamp())
 
 
