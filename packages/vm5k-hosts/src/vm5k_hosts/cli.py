@@ -27,8 +27,9 @@ from . import __version__, images, stage, virt
               help="More Debian packages to install on the hosts (comma-separated).")
 @click.option("--image-dir", default=images.DEFAULT_DIR, show_default=True, metavar="DIR",
               help="Where the base images go on the hosts.")
-@click.option("--broadcast", type=click.Choice(["chainput", "put"]), default="chainput", show_default=True,
-              help="Image copy: host-to-host chain (chainput) or parallel scp from here (put).")
+@click.option("--broadcast", type=click.Choice(["auto", "chainput", "put"]), default="auto", show_default=True,
+              help="Image copy: host-to-host chain (chainput), parallel scp from here (put), or "
+                   "put below 5 hosts and chainput from 5 (auto).")
 @click.option("--kvm-timeout", type=click.IntRange(1, 300), default=virt.DEFAULT_TIMEOUT, show_default=True,
               help="Seconds a guest kernel has to boot under KVM before the host is given 'qemu'.")
 @click.option("--ssh-key", metavar="FILE", help="Private key for root on the hosts (lab: the lab key).")

@@ -1,8 +1,9 @@
 """Remote work on hosts: one connection per host per step, all hosts in parallel.
 
 Commands go through `execo.Remote` (one ssh per host, measured faster here than execo's
-TaktukRemote: local-lab.md §11); files are broadcast by execo's `ChainPut` (a netcat chain
-host to host, so the control node sends each file once), with the mends of execo_mends.
+TaktukRemote: local-lab.md §11); files go by execo's `Put` (parallel scp) to a few hosts and
+by `ChainPut` (a netcat chain host to host, the control node sends each file once, with the
+mends of execo_mends) to many.
 Every per-host script runs as `sh -c <quoted script>`: nothing from the document reaches a
 shell unquoted (scripts quote their values with vm5k_doc.ids.quote/join).
 """
@@ -111,7 +112,13 @@ def _result(process):
     return Result(True, 0, process.stdout, process.stderr)
 
 
-def broadcast(files, addresses, directory, conn, method="chainput"):
+# up to this many hosts, parallel scp from the control node was measured faster than the
+# chain (bench/broadcast.py, 200 MB to 3 lab hosts: Put 0.66, ChainPut 0.95 of a scp loop);
+# beyond it the control node's uplink is the bottleneck and the chain sends each file once
+CHAIN_FROM_HOSTS = 5
+
+
+def broadcast(files, addresses, directory, conn, method="auto"):
     """Copy local files into `directory` (which must exist) on every address.
 
     method 'chainput': execo ChainPut, a host-to-host netcat chain (the control node sends
@@ -125,6 +132,8 @@ def broadcast(files, addresses, directory, conn, method="chainput"):
         return
     hosts = [execo.Host(a) for a in addresses]
     params = conn.execo_params()
+    if method == "auto":
+        method = "chainput" if len(addresses) >= CHAIN_FROM_HOSTS else "put"
     if method == "chainput":
         execo_mends.apply()
         action = execo.ChainPut(hosts, list(files), directory, connection_params=params)

@@ -63,7 +63,7 @@ def address(host):
 
 def run(ctx, nodeploy=False, forcedeploy=False, env_name=None, env_file=None, env_user=None,
         deploy_retries=0, packages=True, other_packages=(), image_dir=images.DEFAULT_DIR,
-        broadcast="chainput", kvm_timeout=virt.DEFAULT_TIMEOUT, ssh_key=None, ssh_user=None,
+        broadcast="auto", kvm_timeout=virt.DEFAULT_TIMEOUT, ssh_key=None, ssh_user=None,
         frontend_ssh=True):
     doc = ctx.doc
     kind = doc["vm5k"]["platform"]
