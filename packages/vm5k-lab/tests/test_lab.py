@@ -109,6 +109,24 @@ def test_up_twice_is_a_noop(lab):
     assert took < 15, took
 
 
+
+def test_up_repairs_a_half_up_lab(lab):
+    import os
+    import signal
+
+    n = len(lab["hosts"])
+    st = labmod.status()
+    # a killed run: daemons gone without cleaning their pid files
+    os.kill(st["hosts"][0]["pids"]["sshd"], signal.SIGKILL)
+    os.kill(st["hosts"][0]["pids"]["libvirtd"], signal.SIGKILL)
+    os.kill(st["network"]["dhcp"]["pid"], signal.SIGKILL)
+    time.sleep(0.5)
+    assert labmod.status()["hosts"][0]["state"] != "up"
+    st2 = labmod.up(n, st["hosts"][0]["cores"], st["hosts"][0]["mem_mb"])
+    assert st2["state"] == "up" and all(h["state"] == "up" for h in st2["hosts"])
+    assert ssh("host1", "hostname").stdout.strip() == "host1"
+
+
 def test_down_leaves_nothing_then_up_again(lab):
     n = len(lab["hosts"])
     st = labmod.status()
