@@ -39,6 +39,7 @@ Examples:
   vm5k-lab up --hosts 3          # site network, 3 hosts (sshd + libvirtd), OAR
   vm5k-lab status | jq .hosts
   vm5k-lab ssh host1 virsh list
+  vm5k-lab ssh vm-1 hostname     # a VM by name, through the lab DNS
   vm5k-lab image debian          # build the Debian guest image (cached)
   vm5k-lab down""")
 @click.version_option(__version__)
@@ -126,7 +127,8 @@ def _int(x):
 @click.argument("target")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def ssh(target, command):
-    """ssh as root with the lab key to TARGET (hostN, hostN.lab or an address)."""
+    """ssh with the lab key to TARGET: [USER@]hostN, an address, or a VM by name (vm-1 or
+    vm-1.lab, resolved by the lab DNS 10.77.0.1; the control node's resolver knows no .lab)."""
     argv = lab.ssh_argv(target, *command)
     os.execvp(argv[0], argv)
 

@@ -7,7 +7,7 @@ import shutil
 import socket
 import time
 
-from . import hosts, images, libvirtd, network, plan, reference, virt
+from . import dns, hosts, images, libvirtd, network, plan, reference, virt
 from .state import (
     LabError, config_path, hosts_dir, key_path, lab_config, log, net_dir, reference_dir, run,
     ssh_dir, state_dir, wait_for, write_json,
@@ -51,13 +51,19 @@ def ssh_options() -> list[str]:
             "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5"]
 
 
-def ssh_argv(target: str, *cmd: str) -> list[str]:
-    """argv of `ssh root@target cmd...` with the lab key (target: hostN, hostN.lab or an IP)."""
+def ssh_argv(target: str, *cmd: str, resolve=None) -> list[str]:
+    """argv of `ssh USER@ADDRESS cmd...` with the lab key. target: [USER@]NAME, NAME being
+    hostN, hostN.lab, an address, or any name the lab DNS knows (a VM: vm-1 or vm-1.lab,
+    asked to the site dnsmasq, not to the control node's resolver). USER defaults to root."""
+    user, _, name = target.rpartition("@")
     try:
-        target = plan.host_address(plan.host_number(target))
+        address = plan.host_address(plan.host_number(name))
     except ValueError:
-        pass
-    return ["ssh", *ssh_options(), f"root@{target}", *cmd]
+        try:
+            address = (resolve or dns.resolve)(name)
+        except ValueError as e:
+            raise LabError(str(e)) from None
+    return ["ssh", *ssh_options(), f"{user or 'root'}@{address}", *cmd]
 
 
 def host_records(cfg: dict) -> list[dict]:
