@@ -18,7 +18,8 @@ def main():
     short = [h for h, vms in kept.items() if len(vms) < k]
     if not hosts or short:
         sys.exit(f"per_host.py: error: {short[0] if short else 'no host'} has fewer than {k} VMs: reserve for more")
-    doc["vms"] = [vm for h in hosts for vm in kept[h]]
+    keep = {id(vm) for vms in kept.values() for vm in vms}
+    doc["vms"] = [vm for vm in doc["vms"] if id(vm) in keep]  # the document's order: same addresses each time
     json.dump(doc, sys.stdout)
 
 

@@ -2,7 +2,7 @@
 
 What this proves: the reservation-reuse recipe reserves once, runs net|hosts|vms and
 destroys once per combination, releases once, and produces the CSV and a PNG.
-The real run on the lab replaces the stand-ins later (a `lab` test).
+The real run on the lab is test_boot_time_lab.py (marked `lab`).
 """
 import csv
 import os
@@ -17,7 +17,7 @@ STAND_IN = Path(__file__).resolve().parent / "stand_in" / "fake_stage.py"
 def stand_in_path(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for stage in ("vm5k-topo", "vm5k-oar", "vm5k-net", "vm5k-hosts", "vm5k-vms"):
+    for stage in ("vm5k-lab", "vm5k-topo", "vm5k-oar", "vm5k-net", "vm5k-hosts", "vm5k-vms"):
         (bin_dir / stage).write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STAND_IN}" {stage} "$@"\n')
         (bin_dir / stage).chmod(0o755)
     # vm5k-sweep itself is the real one, from this interpreter's environment
@@ -33,7 +33,8 @@ def test_boot_time_example_with_stand_in_stages_makes_csv_and_png(tmp_path):
     calls = [line.split()[0] + (" --destroy" if "--destroy" in line else "") + (" --release" if "--release" in line else "")
              for line in log.read_text().splitlines()]
     assert calls.count("vm5k-topo") == 1 and calls.count("vm5k-oar") == 1  # reserved once, for 2 hosts x 2 VMs
-    assert "vm5k-topo -n 4 --platform lab" in log.read_text()
+    assert "vm5k-topo -n 4 --platform lab -r lab:2 -t" in log.read_text()
+    assert calls[0] == "vm5k-lab"  # vm5k-lab image mini, before reserving
     for stage in ("vm5k-net", "vm5k-hosts", "vm5k-vms", "vm5k-vms --destroy"):
         assert calls.count(stage) == 4, stage  # 2 sizes x 2 repetitions
     assert calls[-1] == "vm5k-oar --release"

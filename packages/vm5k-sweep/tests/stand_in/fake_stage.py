@@ -1,6 +1,6 @@
-"""STAND-IN for the real vm5k stages, until the boot-time example runs on the lab.
+"""STAND-IN for the real vm5k stages (the real run is test_boot_time_lab.py, on the lab).
 
-`fake_stage.py STAGE [args]` plays vm5k-topo, vm5k-oar, vm5k-net, vm5k-hosts or vm5k-vms
+`fake_stage.py STAGE [args]` plays vm5k-lab (image), vm5k-topo, vm5k-oar, vm5k-net, vm5k-hosts or vm5k-vms
 just enough for examples/boot-time: it reads/writes a plausible document and appends
 "STAGE args" to $FAKE_LOG, so a test can count reservations, deployments and destroys.
 Boot time grows with the VMs per host, like on a real host.
@@ -21,6 +21,8 @@ def read():
     return json.load(sys.stdin)
 
 
+if stage == "vm5k-lab":  # `vm5k-lab image mini`: the image is "built"
+    sys.exit(0)
 if stage == "vm5k-topo":
     n = int(args[args.index("-n") + 1])
     doc = {"vm5k": {"version": 1, "platform": "lab", "stages": ["topo"]},
@@ -44,5 +46,6 @@ else:
     if stage == "vm5k-vms":
         per_host = len(doc["vms"]) / len(doc["hosts"])
         for i, vm in enumerate(doc["vms"]):
-            vm.update(state="ready", timings={"started": 0.5, "ssh": 2.0 + 0.75 * per_host + i / 100})
+            vm.update(state="ready", timings={"started": 0.5, "ssh": 2.5 + 0.75 * per_host + i / 100,
+                                                  "ready": 2.0 + 0.75 * per_host + i / 100})
 json.dump(doc, sys.stdout)
