@@ -8,7 +8,8 @@ For the whole session the fixture holds the machine-wide lab lock (/run/vm5k-lab
 developers run lab tests on the same machine), brings the lab up if it is down, and at the
 end tears it down if, and only if, it brought it up, even when tests failed. Children of
 the session see VM5K_LAB_LOCKED=1 so that `vm5k-lab up/down` run from a test do not wait
-for the lock the session holds.
+for the lock the session holds. The dict is refreshed in place before every test that uses
+it: a test that restarts a daemon (dnsmasq, sshd) changes pids the next test relies on.
 
 Options: ``--lab-hosts N`` (default 3), ``--lab-keep`` (never tear down).
 """
@@ -59,3 +60,17 @@ def lab(request):
                     os.environ.pop("VM5K_LAB_LOCKED", None)
                 else:
                     os.environ["VM5K_LAB_LOCKED"] = old
+
+
+@pytest.fixture(autouse=True)
+def _lab_status_fresh(request):
+    """Refresh the session's status dict in place before each test that uses `lab`."""
+    if "lab" in request.fixturenames:
+        from . import lab as labmod
+
+        status = request.getfixturevalue("lab")
+        fresh = labmod.status()
+        if fresh.get("state") == "up":
+            status.clear()
+            status.update(fresh)
+    yield
