@@ -4,7 +4,6 @@ import json
 import sys
 
 import pytest
-
 from vm5k_doc.cli import run_stage
 from vm5k_doc.errors import NoResources
 

@@ -6,11 +6,10 @@ import time
 
 import pytest
 from click.testing import CliRunner
-
 from vm5k_oar import cli
 from vm5k_oar.backend import Backend
 from vm5k_oar.oar_text import JobInfo, Submitted
-from vm5k_oar.planning import Block, Busy, Planning, PlanHost
+from vm5k_oar.planning import Block, Busy, PlanHost, Planning
 from vm5k_oar.timeutil import oar_date
 
 VM5K_OAR = [sys.executable, "-m", "vm5k_oar.cli"]

@@ -60,7 +60,7 @@ def test_gantt_planning(recorded):
     start, end = (parse_oar_date(d, meta["tz"]) for d in meta["argv"][2].split(", "))
     planning = oar_text.parse_gantt(oar_text.loads(stdout, "gantt"), "lab", start, end)
     assert [h.fqdn for h in planning.hosts] == ["host1.lab", "host2.lab", "host3.lab"]
-    busy = {h.fqdn: list(zip(h.busy.starts, h.busy.ends)) for h in planning.hosts}
+    busy = {h.fqdn: list(zip(h.busy.starts, h.busy.ends, strict=False)) for h in planning.hosts}
     assert busy["host1.lab"] == [(1795551552, 1795551852)]  # reservation 5, still waiting
     assert busy["host3.lab"] == []                          # jobs in Error hold nothing
     kinds = sorted({b.kind for b in planning.blocks})

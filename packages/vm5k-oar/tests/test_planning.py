@@ -3,7 +3,7 @@ import random
 import time
 
 from vm5k_oar import oar_text
-from vm5k_oar.planning import Block, Busy, Planning, PlanHost, Wanted, find_slot
+from vm5k_oar.planning import Block, Busy, PlanHost, Planning, Wanted, find_slot
 
 H = 3600
 
@@ -73,10 +73,10 @@ def test_bench_300_hosts_2000_jobs():
     """Goal of issue 5: < 1 s for 300 hosts and 2 000 jobs."""
     rng = random.Random(1)
     busy = {}
-    for job in range(2000):
+    for _job in range(2000):
         begin = rng.randrange(0, 14 * 24 * H)
         for i in rng.sample(range(300), rng.randint(1, 8)):
-            busy.setdefault(("c%d" % (i % 6), i), []).append((begin, begin + rng.randrange(H, 12 * H)))
+            busy.setdefault((f"c{i % 6}", i), []).append((begin, begin + rng.randrange(H, 12 * H)))
     p = planning(busy, end=28 * 24 * H)
     t0 = time.perf_counter()
     slot, best = find_slot(p, Wanted({"c1": ("cluster", 45), "c2": ("cluster", 40)}), 4 * H)

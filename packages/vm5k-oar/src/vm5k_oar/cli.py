@@ -5,7 +5,9 @@ import click
 from vm5k_doc.cli import epilog, run_stage, stage_options
 from vm5k_doc.errors import InputError
 
-from . import __version__, reference as reference_module, release as release_module, reserve
+from . import __version__, reserve
+from . import reference as reference_module
+from . import release as release_module
 from .g5k_api import G5kApi
 from .oar_cli import OarCli, lab_wrap
 from .timeutil import G5K_TZ, walltime_seconds

@@ -23,7 +23,7 @@ from vm5k_doc.ids import check_id
 from . import oar_text
 from .backend import Backend
 from .oar_text import FOREVER, JobInfo, Submitted, as_int
-from .planning import Block, Busy, Planning, PlanHost
+from .planning import Block, Busy, PlanHost, Planning
 
 log = logging.getLogger("vm5k.oar")
 API_URL = "https://api.grid5000.fr/stable"

@@ -4,7 +4,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from .planning import Block, Busy, Planning, PlanHost
+from .planning import Block, Busy, PlanHost, Planning
 
 JOB_ID_RE = re.compile(r"^OAR_JOB_ID=(-?\d+)\s*$", re.M)
 COULD_RUN_RE = re.compile(r"could run at (\d{4}-\d{1,2}-\d{1,2} \d{1,2}:\d{1,2}:\d{1,2})")
@@ -41,9 +41,9 @@ def parse_oarsub(stdout, stderr="", returncode=0):
     if ko:
         result.reason = ko.group(1)
     else:
-        lines = [l.strip() for l in (stderr + "\n" + stdout).splitlines()
-                 if l.strip() and not l.startswith("[ADMISSION RULE] Modify")]
-        errors = [l for l in lines if "rror" in l or "not enough" in l]
+        lines = [line.strip() for line in (stderr + "\n" + stdout).splitlines()
+                 if line.strip() and not line.startswith("[ADMISSION RULE] Modify")]
+        errors = [line for line in lines if "rror" in line or "not enough" in line]
         result.reason = (errors or lines or [f"oarsub exit {returncode}"])[0]
     return result
 

@@ -12,8 +12,9 @@ from vm5k_doc.ids import check_id
 
 from . import hosts as hosts_module
 from . import specs as specs_module
-from . import static, wait, wanted as wanted_module
-from .planning import Busy, Planning, PlanHost, find_slot
+from . import static, wait
+from . import wanted as wanted_module
+from .planning import Busy, PlanHost, Planning, find_slot
 from .timeutil import iso, oar_walltime, parse_oar_date, walltime_seconds
 
 log = logging.getLogger("vm5k.oar")

@@ -45,7 +45,7 @@ def parse_oar_date(text, tz):
 def iso(epoch):
     if epoch is None:
         return None
-    return datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.fromtimestamp(int(epoch), datetime.UTC).isoformat(timespec="seconds")
 
 
 def from_iso(text):
