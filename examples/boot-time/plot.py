@@ -33,11 +33,13 @@ def with_matplotlib(pts, out):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=12, color="grey", label="one run (mean over its VMs)")
+    ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=12, color="grey", zorder=3,
+               label="one run (mean over its VMs)")
     ax.plot(*by_x(pts, 1), marker="o", label="mean boot time")
     ax.plot(*by_x(pts, 2), marker="^", linestyle="--", label="slowest VM")
+    ax.set_xticks(by_x(pts, 1)[0])  # the values swept, not fractions of a VM
     ax.set_xlabel("VMs per host")
-    ax.set_ylabel("boot time to ssh (s)")
+    ax.set_ylabel("boot time, start to SSH (s)")
     ax.set_ylim(bottom=0)
     ax.legend()
     fig.tight_layout()
