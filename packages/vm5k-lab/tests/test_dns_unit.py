@@ -4,7 +4,6 @@ import struct
 import threading
 
 import pytest
-
 from vm5k_lab import dns, lab
 from vm5k_lab.state import LabError
 
@@ -22,7 +21,8 @@ def fake_dns(answers):
                 end = data.index(b"\0", 12) + 5
                 labels, i = [], 12
                 while data[i]:
-                    labels.append(data[i + 1:i + 1 + data[i]].decode()); i += 1 + data[i]
+                    labels.append(data[i + 1:i + 1 + data[i]].decode())
+                    i += 1 + data[i]
                 ips = answers.get(".".join(labels), [])
                 reply = data[:2] + struct.pack(">HHHHH", 0x8180, 1, len(ips), 0, 0) + data[12:end]
                 for ip in ips:
