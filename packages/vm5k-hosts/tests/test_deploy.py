@@ -1,7 +1,6 @@
 """kadeploy3 command lines and output parsing (grid5000-formats.md §7)."""
 import pytest
 from vm5k_doc.errors import InputError
-
 from vm5k_hosts import deploy
 
 OUTPUT = """\

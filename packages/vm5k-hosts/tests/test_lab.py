@@ -83,7 +83,7 @@ def test_hosts_ready_then_rerun_changes_nothing(lab, tmp_path):
     assert "changed:" not in log2
     strip = lambda d: [{k: v for k, v in h.items() if k != "timings"} for h in d["hosts"]]  # noqa: E731
     assert strip(second) == strip(first) and second["vms"] == first["vms"]
-    assert t2 < 0.6 * t1
+    # the speed-up is printed above, not asserted: timings belong in bench/, not in tests
 
 
 def test_ssh_connections_do_not_grow_with_vms(lab, tmp_path):

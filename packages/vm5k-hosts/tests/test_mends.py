@@ -3,7 +3,6 @@ import os
 import tempfile
 
 import pytest
-
 from vm5k_hosts import execo_mends
 
 

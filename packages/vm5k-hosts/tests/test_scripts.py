@@ -3,7 +3,6 @@ import subprocess
 
 import pytest
 from vm5k_doc.errors import InputError
-
 from vm5k_hosts import images, prepare, virt
 
 

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
-
-from vm5k_lab import guests, hosts, lab as labmod, libvirtd, network, plan
+from vm5k_lab import guests, hosts, libvirtd, network, plan
+from vm5k_lab import lab as labmod
 from vm5k_lab.state import alive, hosts_dir
 
 pytestmark = pytest.mark.lab

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from vm5k_lab import cli, guests, hosts, images, network, plan, reference
+from vm5k_lab.state import LabError
 
 G5K = Path(os.environ.get("VM5K_G5K_REFERENCE", "/work/shared/g5k-reference"))
 
@@ -140,7 +140,7 @@ def test_domain_xml():
     assert "<domain type='qemu'>" in x and "tb-cache" in x and "<source bridge=\"br0\"/>" in x
     assert "kvm" in guests.domain_xml("vm1", "00:16:3e:4d:04:01", kernel="/k", initrd="/i", cmdline="",
                                       virt="kvm")
-    with pytest.raises(Exception):
+    with pytest.raises(LabError):
         guests.domain_xml("vm 1;rm", "m", kernel="/k", initrd="/i", cmdline="")
 
 

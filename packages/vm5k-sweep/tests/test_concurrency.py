@@ -64,12 +64,9 @@ def max_overlap(log):
 
 def test_jobs_3_runs_in_parallel_without_duplicates(tmp_path, cli, status):
     d, log = tmp_path / "d", tmp_path / "log"
-    t0 = time.monotonic()
     cli("run", "-q", d, "-j", "3", "-p", "n=1,2,3,4,5,6,7,8,9", "--", *finishing_cmd(log, 0.5), check=0)
-    took = time.monotonic() - t0
     assert logged(log) == {f"n={i}": 1 for i in range(1, 10)}
-    assert max_overlap(log) == 3
-    assert took < 9 * 0.5 * 0.6, took  # about 3 rounds of 0.5 s, not 9
+    assert max_overlap(log) == 3  # three at once, never more: parallel, not timed
     assert status(d)["counts"]["done"] == 9
 
 

@@ -142,7 +142,7 @@ def deploy_g5k(ctx, steps, doc, env_name, env_file, env_user, forcedeploy, retri
                                       env_file=env_file, user=env_user, vlan=vlan, key=True)
                     for site, group in by_site.items()}
         failed = {}
-        for site, future in runs.items():
+        for future in runs.values():
             failed.update(future.result()[1])
         ctx.log.info("kadeploy3 attempt %d: %d deployed, %d failed", attempt + 1,
                      len(todo) - len(failed), len(failed))

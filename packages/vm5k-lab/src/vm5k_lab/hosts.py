@@ -17,7 +17,16 @@ from pathlib import Path
 from . import plan
 from .network import ip, link_exists, netns_delete, netns_exists, netns_pids
 from .state import (
-    LabError, host_dir, log, pidfile_alive, run, ssh_dir, state_dir, stop_pid, stop_pidfile, wait_for,
+    LabError,
+    host_dir,
+    log,
+    pidfile_alive,
+    run,
+    ssh_dir,
+    state_dir,
+    stop_pid,
+    stop_pidfile,
+    wait_for,
 )
 
 # what each host sees privately (bind mounts of host_dir(name)/<src>)
@@ -128,7 +137,7 @@ def _copy_dir_skeleton(src: Path, dst: Path) -> None:
     """The directories of src (modes and owners, no files) under dst, once."""
     if not src.is_dir() or (dst / ".skeleton").exists():
         return
-    for dirpath, dirnames, _ in os.walk(src):
+    for dirpath, _dirnames, _ in os.walk(src):
         rel = Path(dirpath).relative_to(src)
         t = dst / rel
         t.mkdir(parents=True, exist_ok=True)

@@ -9,8 +9,19 @@ import time
 
 from . import dns, hosts, images, libvirtd, network, plan, reference, virt
 from .state import (
-    LabError, config_path, hosts_dir, key_path, lab_config, log, net_dir, reference_dir, run,
-    ssh_dir, state_dir, wait_for, write_json,
+    LabError,
+    config_path,
+    hosts_dir,
+    key_path,
+    lab_config,
+    log,
+    net_dir,
+    reference_dir,
+    run,
+    ssh_dir,
+    state_dir,
+    wait_for,
+    write_json,
 )
 
 try:  # the OAR part is its own module (vm5k_lab.oar); the lab works without it

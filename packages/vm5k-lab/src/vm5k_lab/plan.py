@@ -76,7 +76,7 @@ def host_number(name: str) -> int:
         short = name[: -len("." + DOMAIN)] if name.endswith("." + DOMAIN) else name
         m = HOST_RE.match(short)
         if not m:
-            raise ValueError(f"not a lab host: {name!r} (expected hostN, hostN.lab or its address)")
+            raise ValueError(f"not a lab host: {name!r} (expected hostN, hostN.lab or its address)") from None
         n = int(m.group(1))
     else:
         off = int(ip) - int(INFRA_NET.network_address) - 10
@@ -143,7 +143,7 @@ def vlans() -> list[dict]:
 def g5k_mac(ip: str) -> str:
     """Grid'5000 g5k-subnets rule: 00:16:3e + hex of the 2nd..4th octets."""
     o = ipaddress.ip_address(ip).packed
-    return "00:16:3e:%02x:%02x:%02x" % (o[1], o[2], o[3])
+    return f"00:16:3e:{o[1]:02x}:{o[2]:02x}:{o[3]:02x}"
 
 
 def host_records(n_hosts: int) -> list[tuple[str, str]]:
