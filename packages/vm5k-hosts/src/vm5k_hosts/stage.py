@@ -101,7 +101,7 @@ def run(ctx, nodeploy=False, forcedeploy=False, env_name=None, env_file=None, en
 
     steps.run("prepare", lambda h: prepare.script(package_list), prepared, timeout=1800)
     place_images(ctx, steps, files, conn, broadcast)
-    decide_virt(ctx, steps, files, kvm_timeout)
+    decide_virt(ctx, steps, files, kvm_timeout, (lab or {}).get("virt"))
     for host in steps.alive():
         host["state"] = "ready"
         host.pop("error", None)
@@ -194,10 +194,20 @@ def place_images(ctx, steps, files, conn, method):
             host["images"] = images.record(files, sums[host["id"]])
 
 
-def decide_virt(ctx, steps, files, timeout):
-    """kvm or qemu per host, by booting a kernel under KVM; kept when already decided."""
+def decide_virt(ctx, steps, files, timeout, lab_virt=None):
+    """kvm or qemu per host, by booting a kernel under KVM; kept when already decided.
+
+    On the lab every host shares this machine's /dev/kvm, and `vm5k-lab up` already made
+    that boot test once: its answer is taken instead of waiting out a hanging KVM again.
+    """
     kernels = sorted({f.dest for f in files if f.role == "kernel"})
     todo = [h for h in steps.alive() if ctx.force or h.get("virt") not in ("kvm", "qemu")]
+    if lab_virt in ("kvm", "qemu") and not ctx.force:
+        for host in todo:
+            host["virt"] = lab_virt
+            ctx.log.info("%s: virt %s (the lab's boot test)", host["id"], lab_virt)
+            steps.changed(host, [f"virt {lab_virt}"])
+        return
 
     def decided(host, result):
         host["virt"], why = virt.parse(result.stdout)
