@@ -20,7 +20,7 @@ unit: setup
 	$(PY) -m pytest -m "not lab" packages
 
 demo: setup
-	bash scripts/demo.sh
+	KEEP=$(KEEP) bash scripts/demo.sh
 
 lint: setup
 	$(PY) -m ruff check packages tests bench
