@@ -10,7 +10,7 @@ from vm5k_doc.errors import InputError, PlatformError
 from vm5k_doc.ids import check_id
 from vm5k_doc.status import ExitStatus
 
-from . import deploy, failures, images, platform, prepare, remote, virt
+from . import deploy, failures, images, kavlan, platform, prepare, remote, virt
 
 SKIP_STATES = ("KO", "released")
 
@@ -89,6 +89,14 @@ def run(ctx, nodeploy=False, forcedeploy=False, env_name=None, env_file=None, en
         deploy_g5k(ctx, steps, doc, env_name or (None if env_file else deploy.DEFAULT_ENV), env_file,
                    env_user, forcedeploy, deploy_retries, frontend_ssh)
     else:
+        if kind == "lab":   # the lab's `kavlan -s`: hosts into the reserved vlan, or back
+            start = time.monotonic()
+            moved = kavlan.lab_apply(steps.alive(), kavlan.wanted_vlan(doc), lab)
+            for host in hosts:
+                if host["id"] in moved:
+                    steps.changed(host, [moved[host["id"]]])
+            if moved:
+                ctx.log.info("kavlan: %d hosts moved in %.1f s", len(moved), time.monotonic() - start)
         steps.run("check", lambda h: deploy.CHECK_HOST, timeout=60)
     for host in steps.alive():
         if host.get("state") != "ready":
@@ -129,9 +137,7 @@ def deploy_g5k(ctx, steps, doc, env_name, env_file, env_user, forcedeploy, retri
         found = remote.run_scripts({address(h): deploy.CHECK_DEPLOYED for h in todo}, steps.conn,
                                    timeout=60)
         todo = [h for h in todo if not found[address(h)].ok]
-    vlan = None
-    if (doc.get("network") or {}).get("mode") == "kavlan":
-        vlan = (doc.get("reservation") or {}).get("vlan")
+    vlan = kavlan.wanted_vlan(doc)
     for attempt in range(1 + retries):
         if not todo:
             break
@@ -146,6 +152,10 @@ def deploy_g5k(ctx, steps, doc, env_name, env_file, env_user, forcedeploy, retri
             failed.update(future.result()[1])
         ctx.log.info("kadeploy3 attempt %d: %d deployed, %d failed", attempt + 1,
                      len(todo) - len(failed), len(failed))
+        if vlan is not None:   # deployed into the vlan: reached by its kavlan name from now on
+            for h in todo:
+                if h["id"] not in failed:
+                    kavlan.record(h, vlan, kavlan.g5k_vlan_name(h["id"], vlan))
         todo = [h for h in todo if h["id"] in failed]
         if attempt == retries:
             for h in todo:
