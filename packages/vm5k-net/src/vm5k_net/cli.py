@@ -18,6 +18,7 @@ EXAMPLES = """  vm5k-topo -n 4 | vm5k-oar -w 0:20:00 | vm5k-net | vm5k-hosts | v
 @click.option("--domain", help="DNS domain of the VMs (default: <site>.grid5000.fr, or lab).")
 @click.option("--ssh-key", type=click.Path(), help="Private key for root on the service node (lab: the lab key).")
 @click.option("--lists", "lists_dir", type=click.Path(file_okay=False), metavar="DIR", help="Also write DIR/hosts.list and DIR/vms.list.")
+@click.option("--stop-service", is_flag=True, help="KaVLAN: stop the service node's dnsmasq (before releasing the hosts); nothing else.")
 def main(**options):
     """Give every VM a MAC, an IP and a name, and make DHCP/DNS serve them.
 

@@ -114,3 +114,27 @@ def check_dns(record, assignments):
             return
         if answer != [ip]:
             raise PlatformError(f"service node DNS: {name} is {answer or 'unknown'}, planned {ip}")
+
+
+def stop_script(directory):
+    """Stop our dnsmasq (by its pid file, checked to be a dnsmasq) and keep the files."""
+    return "\n".join([
+        "set -eu",
+        f"D={quote(directory)}",
+        'PID=$(cat "$D/dnsmasq.pid" 2>/dev/null || true)',
+        'alive() { [ -n "$PID" ] && [ -r "/proc/$PID/stat" ] && ! grep -q ") Z" "/proc/$PID/stat" '
+        '&& [ "$(cat /proc/$PID/comm)" = dnsmasq ]; }',
+        'if alive; then kill "$PID"; i=0; while alive && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done',
+        '  alive && { echo "dnsmasq $PID still running" >&2; exit 1; }',
+        '  rm -f "$D/dnsmasq.pid"; echo "stopped $PID"',
+        'else echo "not running"; fi',
+        "",
+    ])
+
+
+def stop(record, ssh_address, key=None):
+    """Stop the service node's dnsmasq; returns what it said ('stopped PID' or 'not running')."""
+    directory = record.get("service_dir") or dnsmasq.service_dir(record["vlan"])
+    said = remote.run_script(ssh_address, stop_script(directory), key=key).strip()
+    log.info("service node %s: dnsmasq %s", record.get("service_node"), said)
+    return said

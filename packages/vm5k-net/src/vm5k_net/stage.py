@@ -15,8 +15,11 @@ from . import plan as plan_mod
 ADDRESSABLE = (None, "planned", "placed")
 
 
-def run(ctx, kavlan=False, reference=None, lists_dir=None, ssh_key=None, domain=None, subnet=(), **_):
+def run(ctx, kavlan=False, reference=None, lists_dir=None, ssh_key=None, domain=None, subnet=(),
+        stop_service=False, **_):
     doc = ctx.doc
+    if stop_service:
+        return stop(ctx, ssh_key)
     if not doc.get("vms"):
         raise InputError("vms: no VM to address (run vm5k-topo first)")
     plan = plan_mod.build(doc, kavlan=kavlan, reference_path=reference, dry_run=ctx.dry_run,
@@ -51,4 +54,28 @@ def run(ctx, kavlan=False, reference=None, lists_dir=None, ssh_key=None, domain=
                                      extra_names=plan.service["names"]))
     elif platform == "lab":
         network.update(lab.push_bindings(network, assignments))
+    return None
+
+
+def service_ssh_address(doc, network):
+    """How to reach the service node now: its host's current address (vm5k-hosts may have
+    moved it into the vlan), else its name."""
+    node = network.get("service_node")
+    host = next((h for h in doc.get("hosts") or [] if h["id"] == node), {})
+    return host.get("address") or node
+
+
+def stop(ctx, ssh_key=None):
+    """`--stop-service`: stop the KaVLAN service node's dnsmasq (the lab's hosts outlive the
+    job; on Grid'5000 the end of the job does it). The addresses stay in the document."""
+    network = ctx.doc.get("network") or {}
+    if network.get("mode") != "kavlan" or not network.get("service_node"):
+        ctx.log.info("no KaVLAN service node in the document: nothing to stop")
+        return None
+    if ctx.dry_run:
+        ctx.log.info("dry run: would stop dnsmasq on %s", network["service_node"])
+        return None
+    key = ssh_key or (lab.paths()["ssh_key"] if ctx.doc["vm5k"]["platform"] == "lab" else None)
+    service.stop(network, service_ssh_address(ctx.doc, network), key=key)
+    network.pop("service_pid", None)
     return None
