@@ -176,3 +176,18 @@ def test_bad_input_exit_2_one_line(doc, args, words):
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("vm5k-oar: error:") and words in lines[0]
+
+
+def test_lab_release_puts_hosts_back_in_the_default_vlan():
+    from vm5k_oar import release as release_module
+    calls = []
+
+    def fake(argv, **_):
+        calls.append(argv[1:])
+        return subprocess.CompletedProcess(argv, 0, json.dumps({"address": "10.77.0.12", "changed": True}), "")
+
+    doc = {"hosts": [{"id": "host1.lab", "address": "10.77.0.11"},
+                     {"id": "host2.lab", "address": "10.78.4.12", "vlan": 4, "default_address": "10.77.0.12"}]}
+    assert release_module.lab_vlans_back(doc, run=fake) == ["host2.lab"]
+    assert calls == [["kavlan", "host2.lab", "DEFAULT"]]
+    assert doc["hosts"][1] == {"id": "host2.lab", "address": "10.77.0.12"}

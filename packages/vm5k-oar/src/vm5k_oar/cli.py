@@ -58,6 +58,8 @@ def work(ctx, walltime, jobs, name, release, hosts, backend_kind, window, refere
     backend = make_backend(platform, backend_kind, oar_user, reference, api_user)
     if release:
         release_module.release(doc, backend, ctx.dry_run)
+        if platform == "lab" and not ctx.dry_run:
+            release_module.lab_vlans_back(doc)
         return None
     if deploy is None:
         deploy = platform == "g5k"  # the lab has no kadeploy
