@@ -5,7 +5,8 @@ from vm5k_doc.cli import epilog, run_stage, stage_options
 from . import __version__, stage
 
 EXAMPLES = """  vm5k-topo -n 4 | vm5k-oar -w 0:20:00 | vm5k-net | vm5k-hosts | vm5k-vms
-  vm5k-net --kavlan -i reserved.json -o addressed.json
+  vm5k-topo -n 4 -k | vm5k-oar | vm5k-hosts | vm5k-net --kavlan | vm5k-vms
+  vm5k-vms --destroy -i deployed.json | vm5k-net --stop-service | vm5k-oar --release
   vm5k-net --dry-run --lists out/ < reserved.json | jq -r '.vms[] | "\\(.ip)\\t\\(.id)"'"""
 
 
