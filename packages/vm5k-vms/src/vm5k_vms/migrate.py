@@ -5,8 +5,10 @@ with its own key: no key goes to any host); memory and disk go straight from the
 qemu to the destination's address. The destination gets the same overlay (same base
 image, same path) first, so only the VM's own blocks are copied (--copy-storage-inc).
 """
+import os
 import re
 import subprocess
+import tempfile
 import time
 
 from vm5k_doc.errors import InputError
@@ -17,13 +19,27 @@ from . import scripts
 from .deploy import Deployment
 from .plan import plan_vm
 from .readiness import short
+from .remote import SSH_OPTIONS
 
 PING_INTERVAL = 0.1
 
 
-def libvirt_uri(ssh, address):
-    uri = f"qemu+ssh://{ssh.user}@{address}/system?no_verify=1"
-    return uri + (f"&keyfile={ssh.key}" if ssh.key else "")
+def libvirt_uri(ssh, address, command=None):
+    """libvirt's ssh transport to a host: our key, no prompt (no_tty), and through `command`
+    (ssh_wrapper) our ssh options: no known_hosts (hosts are redeployed and reuse names)."""
+    uri = f"qemu+ssh://{ssh.user}@{address}/system?no_verify=1&no_tty=1"
+    uri += f"&keyfile={ssh.key}" if ssh.key else ""
+    return uri + (f"&command={command}" if command else "")
+
+
+def ssh_wrapper(directory):
+    """An `ssh` for libvirt's ssh transport, which takes no ssh options: ours, then its
+    arguments. Returns its path."""
+    path = os.path.join(directory, "ssh")
+    with open(path, "w") as f:
+        f.write(f"#!/bin/sh\nexec ssh {join(SSH_OPTIONS)} \"$@\"\n")
+    os.chmod(path, 0o700)
+    return path
 
 
 def prepare_script(host, vm_plan):
@@ -60,18 +76,20 @@ def migrate_one(dep, vm, dest_id):
     if problem or results[dest_id].returncode != 0:
         return f"preparing {dest_id}: {problem or results[dest_id].error()}", None
     with_disk_copy = "--copy-storage-all" if dest_plan.base is None or dest_plan.real_file else "--copy-storage-inc"
-    argv = ["virsh", "-c", libvirt_uri(dep.ssh, dep.address(src_id)), "migrate", "--live", "--persistent",
-            "--undefinesource", with_disk_copy, "--verbose", vm["id"], libvirt_uri(dep.ssh, dep.address(dest_id)),
-            f"tcp://{dep.address(dest_id)}"]
-    ping = subprocess.Popen(["ping", "-D", "-n", "-i", str(PING_INTERVAL), "-W", "1", vm["ip"]],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    start = time.monotonic()
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
-        seconds = time.monotonic() - start
-        time.sleep(1)  # a few replies after the switch-over
-    finally:
-        ping.terminate()
+    with tempfile.TemporaryDirectory(prefix="vm5k-migrate-") as tmp:
+        command = ssh_wrapper(tmp)
+        argv = ["virsh", "-c", libvirt_uri(dep.ssh, dep.address(src_id), command), "migrate", "--live",
+                "--persistent", "--undefinesource", with_disk_copy, "--verbose", vm["id"],
+                libvirt_uri(dep.ssh, dep.address(dest_id), command), f"tcp://{dep.address(dest_id)}"]
+        ping = subprocess.Popen(["ping", "-D", "-n", "-i", str(PING_INTERVAL), "-W", "1", vm["ip"]],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        start = time.monotonic()
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+            seconds = time.monotonic() - start
+            time.sleep(1)  # a few replies after the switch-over
+        finally:
+            ping.terminate()
     pings, _ = ping.communicate()
     if done.returncode != 0:
         lines = [ln for ln in (done.stderr or done.stdout).strip().splitlines() if ln.strip()]
