@@ -59,11 +59,8 @@ import subprocess
 import time
 from pathlib import Path
 
-try:
-    from .state import LabError
-except ImportError:  # pragma: no cover - the rest of vm5k-lab is not there
-    class LabError(Exception):
-        """A one-line, user-facing failure."""
+from .state import LabError, proc_state, read_pid, wait_for
+from .state import run as lab_run
 
 log = logging.getLogger("vm5k_lab.oar")
 
@@ -430,27 +427,13 @@ def admission_sql() -> str:
 # ---------------------------------------------------------------- processes, by pid
 
 def _run(argv, *, check=True, input=None, timeout=120, env=None) -> subprocess.CompletedProcess:
-    argv = [str(a) for a in argv]
-    log.debug("run: %s", " ".join(argv))
+    """state.run, with failures as OarError (callers tell OAR failures from the rest)."""
     try:
-        p = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout,
-                           env=env, stdin=None if input is not None else subprocess.DEVNULL)
-    except FileNotFoundError:
-        raise OarError(f"command not found: {argv[0]} (run `make setup`)") from None
-    except subprocess.TimeoutExpired:
-        raise OarError(f"timed out after {timeout} s: {' '.join(argv[:6])}") from None
-    if check and p.returncode != 0:
-        msg = (p.stderr or p.stdout).strip().splitlines()
-        raise OarError(f"{' '.join(argv[:6])} failed ({p.returncode}): "
-                       f"{msg[-1] if msg else 'no output'}")
-    return p
-
-
-def _proc_state(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None
+        return lab_run(argv, check=check, input=input, timeout=timeout, env=env)
+    except OarError:
+        raise
+    except LabError as exc:
+        raise OarError(str(exc)) from None
 
 
 def _cmdline(pid: int) -> str:
@@ -464,22 +447,15 @@ def _alive(pid: int | None, expect: str | None = None) -> bool:
     """pid runs (not a zombie: PID 1 here reaps slowly) and its command line holds `expect`."""
     if not pid or pid <= 0:
         return False
-    st = _proc_state(pid)
+    st = proc_state(pid)
     if st is None or st in ("Z", "X"):
         return False
     return expect is None or expect in _cmdline(pid)
 
 
-def _read_pid(path: Path) -> int | None:
-    try:
-        return int(Path(path).read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def _pidfile(path: Path, expect: str) -> int | None:
     """The pid recorded in `path` if it is still that process; a stale file is removed."""
-    pid = _read_pid(path)
+    pid = read_pid(path)
     if _alive(pid, expect):
         return pid
     if path.exists():
@@ -507,15 +483,6 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def _wait(pred, timeout: float, interval: float = 0.05) -> bool:
-    end = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() >= end:
-            return False
-        time.sleep(interval)
-    return True
-
-
 def _kill(pid: int, sig=signal.SIGTERM) -> None:
     try:
         os.kill(pid, sig)
@@ -529,13 +496,13 @@ def _stop(pid: int | None, timeout: float = 5.0, tree: bool = True) -> bool:
         return False
     kids = _children(pid) if tree else []
     _kill(pid)
-    if not _wait(lambda: not _alive(pid), timeout):
+    if not wait_for(lambda: not _alive(pid), timeout):
         _kill(pid, signal.SIGKILL)
-        _wait(lambda: not _alive(pid), 3)
+        wait_for(lambda: not _alive(pid), 3)
     for k in kids:
         if _alive(k):
             _kill(k)
-    if kids and not _wait(lambda: not any(_alive(k) for k in kids), 2):
+    if kids and not wait_for(lambda: not any(_alive(k) for k in kids), 2):
         for k in kids:
             if _alive(k):
                 _kill(k, signal.SIGKILL)
@@ -559,7 +526,7 @@ def _pg_pid(cluster=None) -> int | None:
     c = cluster or _pg_cluster()
     if not c:
         return None
-    pid = _read_pid(c[3] / "postmaster.pid")
+    pid = read_pid(c[3] / "postmaster.pid")
     return pid if _alive(pid, "postgres") else None
 
 
@@ -588,7 +555,7 @@ def _pg_stop() -> None:
         p = _run(["pg_ctlcluster", ver, name, "stop", "-m", "fast"], check=False, timeout=60)
         if p.returncode != 0:
             _stop(pid, timeout=10, tree=False)
-        _wait(lambda: not _alive(pid), 10)
+        wait_for(lambda: not _alive(pid), 10)
     elif (data / "postmaster.pid").exists():
         (data / "postmaster.pid").unlink()
 
@@ -726,7 +693,7 @@ def _start_node_sshd() -> int:
         return pid
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     _run(["/usr/sbin/sshd", "-f", OAR_SSHD_CONF, "-o", f"PidFile={NODE_PIDFILE}"])
-    _wait(lambda: _alive(_read_pid(NODE_PIDFILE), str(OAR_SSHD_CONF)), 5)
+    wait_for(lambda: _alive(read_pid(NODE_PIDFILE), str(OAR_SSHD_CONF)), 5)
     pid = _pidfile(NODE_PIDFILE, str(OAR_SSHD_CONF))
     if not pid:
         raise OarError("oar-node sshd did not start (port 6667)")
@@ -764,7 +731,7 @@ def _almighty_pids() -> list[int]:
     """Almighty's processes, from the pid file, the pids recorded at start and the
     listener of SERVER_PORT, each checked to be an Almighty process, with descendants."""
     pids = set()
-    cand = [_read_pid(SERVER_PIDFILE), _listener(SERVER_PORT)]
+    cand = [read_pid(SERVER_PIDFILE), _listener(SERVER_PORT)]
     try:
         cand += [int(x) for x in ALMIGHTY_PIDS.read_text().split()]
     except (OSError, ValueError):
@@ -777,7 +744,7 @@ def _almighty_pids() -> list[int]:
 
 
 def _record_almighty(pid: int) -> None:
-    _wait(lambda: len(_children(pid)) >= 2, 3)
+    wait_for(lambda: len(_children(pid)) >= 2, 3)
     pids = {pid, *_children(pid)}
     try:
         pids.update(int(x) for x in ALMIGHTY_PIDS.read_text().split() if _alive(int(x), "Almighty"))
@@ -790,11 +757,11 @@ def _stop_almighty(timeout: float = 10) -> bool:
     pids = _almighty_pids()
     for p in pids:
         _kill(p)
-    if pids and not _wait(lambda: not any(_alive(p) for p in pids), timeout):
+    if pids and not wait_for(lambda: not any(_alive(p) for p in pids), timeout):
         for p in pids:
             if _alive(p):
                 _kill(p, signal.SIGKILL)
-        _wait(lambda: not any(_alive(p) for p in pids), 3)
+        wait_for(lambda: not any(_alive(p) for p in pids), 3)
     SERVER_PIDFILE.unlink(missing_ok=True)
     ALMIGHTY_PIDS.unlink(missing_ok=True)
     return bool(pids)
@@ -809,12 +776,12 @@ def _start_server() -> int:
         env = dict(os.environ, LANG="C")
         _run(["/usr/sbin/oar-server"], env=env)
         # the pid file names the child, which then execs Almighty
-        _wait(lambda: _alive(_read_pid(SERVER_PIDFILE), "Almighty"), 10)
+        wait_for(lambda: _alive(read_pid(SERVER_PIDFILE), "Almighty"), 10)
         pid = _pidfile(SERVER_PIDFILE, "Almighty")
         if not pid:
             raise OarError("oar-server did not start (see /var/log/oar.log)")
         _record_almighty(pid)
-    if not _wait(lambda: _listener(SERVER_PORT) in _almighty_pids(), 15):
+    if not wait_for(lambda: _listener(SERVER_PORT) in _almighty_pids(), 15):
         raise OarError(f"Almighty (pid {pid}) does not listen on port {SERVER_PORT}")
     return pid
 
@@ -892,7 +859,7 @@ def _delete_jobs(timeout: float = 15) -> None:
         except KeyError:
             continue
         _run(command(["oardel", *ids], user=user), check=False, timeout=60)
-    if not _wait(lambda: not _query_json(live), timeout, 0.5):
+    if not wait_for(lambda: not _query_json(live), timeout, 0.5):
         log.warning("jobs still alive after oardel: %s", _query_json(live))
 
 
@@ -901,7 +868,7 @@ def _stop_oarexecs() -> None:
     if not OAREXEC_DIR.is_dir():
         return
     for f in OAREXEC_DIR.glob("pid_of_oarexec_for_jobId_*"):
-        pid = _read_pid(f)
+        pid = read_pid(f)
         if _alive(pid) and _proc_owner(pid) == "oar":
             _stop(pid, timeout=3)
         f.unlink(missing_ok=True)
