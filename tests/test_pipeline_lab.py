@@ -21,7 +21,7 @@ DEBIAN_TEMPLATE = '{"mem": 192, "hdd": 2, "backing_file": "debian"}'
 
 def sh(script, cwd):
     return subprocess.run(["bash", "-o", "pipefail", "-c", script], cwd=cwd, capture_output=True, text=True,
-                          env={"PATH": ENV_PATH, "HOME": "/root", "LANG": "C.UTF-8"}, timeout=900)
+                          env={"PATH": ENV_PATH, "HOME": "/root", "LANG": "C.UTF-8", "VM5K_LAB_LOCKED": "1"}, timeout=900)
 
 
 def ssh(lab, address, *argv):
