@@ -22,7 +22,7 @@ TEMPLATE = '{"mem": 128, "hdd": 1, "backing_file": "mini"}'
 
 def sh(script, cwd, timeout=300):
     return subprocess.run(["bash", "-o", "pipefail", "-c", script], cwd=cwd, capture_output=True, text=True,
-                          env={"PATH": ENV_PATH, "HOME": "/root", "LANG": "C.UTF-8"}, timeout=timeout)
+                          env={"PATH": ENV_PATH, "HOME": "/root", "LANG": "C.UTF-8", "VM5K_LAB_LOCKED": "1"}, timeout=timeout)
 
 
 def ssh(lab, address, command, timeout=60):
