@@ -46,7 +46,7 @@ class FakeOar(Backend):
         self.polls += 1
         if self.interrupt:
             raise KeyboardInterrupt
-        if self.end_while_waiting:
+        if self.end_while_waiting or (site, job_id) in self.deleted:  # oardel ends a job in Error
             return JobInfo(site, job_id, "Error", message="killed")
         if self.polls == 1:
             return JobInfo(site, job_id, "Waiting", start=self.now + 30)
@@ -77,6 +77,7 @@ def test_reserve_wait_fill_place_release(monkeypatch, topo_doc, lab_reference):
     assert code == 0, err
     assert fake.submitted[0].resource_line() == "slash_22=1+{cluster='lab'}/nodes=2,walltime=0:20:00"
     assert fake.submitted[0].types == []  # no -t deploy on the lab
+    assert fake.submitted[0].reservation is None  # free now, one site: no -r, starts at once
     job = out["reservation"]["jobs"][0]
     assert (job["site"], job["id"], job["state"], job["backend"]) == ("lab", 101, "Running", "fake")
     assert [h["id"] for h in out["hosts"]] == ["host2.lab", "host3.lab"]

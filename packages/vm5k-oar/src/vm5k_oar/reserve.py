@@ -92,14 +92,18 @@ def search_and_submit(ctx, backend, wanted, kinds, sites, walltime, window, name
         job_specs = specs_module.build(slot, kinds, walltime, name=name, deploy=deploy,
                                        reference=reference, blacklist=wanted.blacklist, queue=queue)
         records, refused = [], []
+        # One site and a slot free right now: an ordinary job starts at the next scheduler
+        # pass, an advance reservation only after its date has come and been validated
+        # (10-17 s on the lab). Several sites need -r for their common start.
+        asap = len(job_specs) == 1 and slot.start <= start and attempt == 1
         for spec in job_specs:
-            spec.reservation = max(spec.reservation, int(time.time()) + LEAD)
+            spec.reservation = None if asap else max(spec.reservation, int(time.time()) + LEAD)
             answer = backend.submit(spec)
             if answer.ok:
                 record = job_record(spec.site, answer.job_id, spec, backend)
                 reservation.setdefault("jobs", []).append(record)  # in the document at once: never lost
                 records.append(record)
-                log.info("job %s:%s submitted for %s: %s", spec.site, answer.job_id, record["start"], spec.resource_line())
+                log.info("job %s:%s submitted for %s: %s", spec.site, answer.job_id, record["start"] or "as soon as possible", spec.resource_line())
             else:
                 refused.append((spec, answer))
         if not refused:
@@ -107,7 +111,7 @@ def search_and_submit(ctx, backend, wanted, kinds, sites, walltime, window, name
         for record in records:  # one start for all sites: take back the others and try again
             backend.delete(record["site"], record["id"])
             record["state"] = "released"
-        asked = max(spec.reservation for spec, _ in refused)
+        asked = max((spec.reservation or int(time.time())) for spec, _ in refused)
         # never ask the same date twice: OAR said no to it
         later = [max(parse_oar_date(a.could_run_at, backend.server_tz), asked + backend.margin)
                  for _, a in refused if a.could_run_at]
