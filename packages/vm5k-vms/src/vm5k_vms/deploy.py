@@ -23,7 +23,12 @@ from .remote import run_scripts
 HOST_OK = (None, "ready", "deployed")  # host states a VM can run on
 
 
-def lab_leases_path():
+def lab_leases_path(network=None):
+    """Where the lab's DHCP server writes its leases: the site dnsmasq, or under KaVLAN the
+    service node's (vm5k-net's `service_dir`; lab hosts share this machine's filesystem)."""
+    network = network or {}
+    if network.get("mode") == "kavlan" and network.get("service_dir"):
+        return f"{network['service_dir']}/leases"
     state = os.environ.get("VM5K_LAB_STATE", "/var/lib/vm5k-lab")
     return f"{state}/net/dnsmasq.leases"
 
@@ -190,7 +195,7 @@ def run(ctx, ssh, force=False, timeout=300.0, min_ready=None, leases=None):
     if not doc.get("vms"):
         raise InputError("vms: the document has no VMs (run vm5k-topo first)")
     if leases is None and doc["vm5k"].get("platform") == "lab":
-        leases = lab_leases_path()
+        leases = lab_leases_path(doc.get("network") or {})
     public_key = ssh.public_key()
     todo = select(dep, force)
     # validate every VM before touching any host: a bad value is exit 2 with its name
