@@ -50,3 +50,16 @@ def test_interrupt_is_130_with_the_document(monkeypatch):
         raise KeyboardInterrupt
     status, doc = run(monkeypatch, {**FAILED, "events": []}, work)
     assert status == 130 and doc["events"][-1]["status"] == 130
+
+
+def test_cleanup_runs_on_a_failed_document(monkeypatch):
+    """`vm5k-oar --release` on a document that failed later must still release the job."""
+    def work(ctx):
+        ctx.doc.setdefault("reservation", {})["released"] = True
+    monkeypatch.setattr(sys, "stdin", stdio.TextIOWrapper(stdio.BytesIO(json.dumps(FAILED).encode())))
+    out = stdio.BytesIO()
+    monkeypatch.setattr(sys, "stdout", stdio.TextIOWrapper(out))
+    with pytest.raises(SystemExit) as info:
+        run_stage("oar", work, cleanup=True)
+    doc = json.loads(out.getvalue())
+    assert info.value.code == 0 and doc["reservation"]["released"] is True

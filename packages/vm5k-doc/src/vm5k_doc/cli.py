@@ -73,11 +73,13 @@ def fail(prog, message, status):
 
 def run_stage(stage, work, *, input_path=None, output_path=None, as_xml=False, dry_run=False,
               force=False, events_path=None, verbose=0, quiet=False, new_document=None,
-              version=None, **options):
+              version=None, cleanup=False, **options):
     """Read, check, run `work`, and always write the document; exit with its status.
 
     new_document: for the first stage, a callable giving the document when no -i is
-    given (stdin is not read then).
+    given (stdin is not read then). cleanup: this run releases or destroys what the
+    document holds (`vm5k-oar --release`, `vm5k-vms --destroy`): it runs on a failed
+    document too, since that is exactly when a granted job must still be released.
     """
     prog = f"vm5k-{stage}"
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -90,7 +92,7 @@ def run_stage(stage, work, *, input_path=None, output_path=None, as_xml=False, d
     except Vm5kError as exc:
         fail(prog, str(exc), exc.status)
 
-    if doc is not None:
+    if doc is not None and not cleanup:
         failed = document.failed_status(doc, stage)
         if failed is not None:
             log.warning("input document failed earlier (exit %s): passed through unchanged", failed)

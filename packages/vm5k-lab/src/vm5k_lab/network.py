@@ -165,6 +165,9 @@ def up_site() -> None:
     run(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
     if not link_exists(plan.BRIDGE, ns):
         ip("link", "add", plan.BRIDGE, "type", "bridge", "stp_state", "0", "forward_delay", "0", ns=ns)
+    # A Linux bridge without an address of its own takes its lowest port MAC, so plugging a
+    # host port into it changes the gateway's MAC under the hosts' ARP caches: pin it.
+    ip("link", "set", plan.BRIDGE, "address", bridge_mac(0), ns=ns)
     _ensure_addr(ns, plan.BRIDGE, f"{plan.GATEWAY}/{plan.PREFIXLEN}")
     _ensure_addr(ns, plan.BRIDGE, f"{plan.VIRT_GATEWAY}/{plan.PREFIXLEN}")
     ip("link", "set", plan.BRIDGE, "up", ns=ns)
@@ -172,6 +175,7 @@ def up_site() -> None:
         br = plan.vlan_bridge(v)
         if not link_exists(br, ns):
             ip("link", "add", br, "type", "bridge", "stp_state", "0", "forward_delay", "0", ns=ns)
+        ip("link", "set", br, "address", bridge_mac(v), ns=ns)
         _ensure_addr(ns, br, f"{plan.vlan_gateway(v)}/{plan.vlan_network(v).prefixlen}")
         ip("link", "set", br, "up", ns=ns)
     if not link_exists(plan.ROOT_VETH):
@@ -212,6 +216,11 @@ def site_up() -> bool:
 
 # ---------------------------------------------------------------- host ports (KaVLAN)
 
+def bridge_mac(vlan: int) -> str:
+    """The fixed MAC of the site bridge (0) or of kavlan bridge `vlan` (locally administered)."""
+    return f"02:77:00:00:00:{vlan:02x}"
+
+
 def attach_host_port(n: int, vlan: int | None = None) -> None:
     """Plug host n's port into labbr0 (vlan None, the default/production network) or into
     a kavlan bridge: what ``kavlan -s`` does on Grid'5000."""
@@ -242,6 +251,10 @@ def set_host_vlan(n: int, vlan: int | None) -> dict:
         ip("addr", "add", f"{addr}/{net.prefixlen}", "dev", "br0", ns=name)
         ip("route", "replace", str(plan.SITE_NET), "via", plan.vlan_gateway(vlan), "dev", "br0", ns=name)
         ip("route", "replace", str(plan.KAVLAN_RANGE), "via", plan.vlan_gateway(vlan), "dev", "br0", ns=name)
+    # forget the old neighbours on both sides, so the first packets do not wait for ARP to expire
+    ip("neigh", "flush", "dev", "br0", ns=name, check=False)
+    for old_or_new in (plan.host_address(n), plan.host_vlan_address(n, vlan or cur or plan.VLAN_IDS[0])):
+        ip("neigh", "flush", "to", old_or_new, ns=plan.LAB_NS, check=False)
     return {"host": plan.host_fqdn(n), "vlan": vlan, "address": addr, "changed": True}
 
 

@@ -26,4 +26,4 @@ def main(**options):
     Subnet mode uses the granted /22 subnets (MAC from IP, as g5k-subnets); --kavlan uses
     the vlan's network with a dnsmasq service node on the fastest host. A rerun keeps every
     assignment (--force re-plans)."""
-    run_stage("net", stage.run, version=__version__, **options)
+    run_stage("net", stage.run, version=__version__, cleanup=bool(options.get("stop_service")), **options)

@@ -87,7 +87,7 @@ def work(ctx, walltime, jobs, name, release, hosts, backend_kind, window, refere
 def main(**options):
     """Reserve hosts for the document's VMs: find a slot, submit one OAR job per site at one
     start date, wait until they run, write hosts, subnets/vlan and the VMs' placement."""
-    run_stage("oar", work, version=__version__, **options)
+    run_stage("oar", work, version=__version__, cleanup=bool(options.get("release")), **options)
 
 
 if __name__ == "__main__":

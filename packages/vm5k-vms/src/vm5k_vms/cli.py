@@ -60,4 +60,4 @@ def main(destroy_vms, migrations, ssh_key, ssh_user, timeout, min_ready, leases,
     """
     run_stage("vms", work, destroy_vms=destroy_vms, migrations=migrations, ssh_key=ssh_key,
               ssh_user=ssh_user, timeout=timeout, min_ready=min_ready, leases=leases,
-              version=__version__, **options)
+              version=__version__, cleanup=bool(destroy_vms), **options)
