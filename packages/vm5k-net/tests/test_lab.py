@@ -57,7 +57,7 @@ class Guest:
         sh("ip", "-n", GUEST, "addr", "add", f"{ip}/{prefix}", "dev", "eth0")
 
     def resolve(self, server, name):
-        probe = f"from vm5k_net import dnsquery; print(' '.join(dnsquery.query_a({server!r}, {name!r})))"
+        probe = f"from vm5k_doc import dnsquery; print(' '.join(dnsquery.query_a({server!r}, {name!r})))"
         return sh("ip", "netns", "exec", GUEST, sys.executable, "-c", probe).stdout.strip()
 
     def remove(self):

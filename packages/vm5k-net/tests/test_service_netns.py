@@ -67,6 +67,6 @@ def test_service_node_serves_planned_lease_and_names(two_namespaces):
     assert re.search(rf"lease of {re.escape(ip)} obtained", lease.stdout + lease.stderr), lease.stdout + lease.stderr
 
     sh("ip", "-n", CLI, "addr", "add", f"{ip}/24", "dev", "vm5knet-b")
-    probe = f"from vm5k_net import dnsquery; print(dnsquery.query_a('10.99.0.5', '{vm['id']}.test'))"
+    probe = f"from vm5k_doc import dnsquery; print(dnsquery.query_a('10.99.0.5', '{vm['id']}.test'))"
     answer = sh("ip", "netns", "exec", CLI, sys.executable, "-c", probe)
     assert answer.stdout.strip() == repr([ip])

@@ -11,9 +11,10 @@ import shutil
 import signal
 import subprocess
 
+from vm5k_doc import dnsquery
 from vm5k_doc.errors import PlatformError
 
-from . import dnsmasq, dnsquery
+from . import dnsmasq
 
 log = logging.getLogger("vm5k")
 FILE_NAME = "vm5k-net"  # our file in each directory; rewritten whole on every run

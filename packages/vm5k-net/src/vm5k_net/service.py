@@ -8,10 +8,11 @@ file, never by name.
 import inspect
 import logging
 
+from vm5k_doc import dnsquery
 from vm5k_doc.errors import PlatformError
 from vm5k_doc.ids import quote
 
-from . import dnsmasq, dnsquery, remote
+from . import dnsmasq, remote
 
 log = logging.getLogger("vm5k")
 EOF_MARK = "VM5K_NET_EOF_7f3a"  # no line of ours ('MAC,IP,NAME', 'IP NAME', 'key=value') equals it
@@ -72,7 +73,7 @@ def setup_script(record, assignments, extra_names=(), directory=None):
 
 def dns_check_lines(record, assignments):
     """Ask our dnsmasq for the first VM's name on the node itself (with python3, when present),
-    with the same query code as here (dnsquery.py, sent inline)."""
+    with the same query code as here (vm5k_doc/dnsquery.py, sent inline)."""
     if not assignments:
         return []
     vm, ip, _ = assignments[0]

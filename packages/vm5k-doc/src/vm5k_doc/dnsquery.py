@@ -1,21 +1,33 @@
-"""A tiny DNS A query (UDP), to check from here that a server answers for a name."""
+"""A tiny DNS A query over UDP: does this server answer for that name?
+
+Self-contained on purpose (standard library only, no package imports): vm5k-net also
+sends this module's source to a service node and runs it there.
+"""
 import os
 import socket
 import struct
 
 
 def query_a(server, name, timeout=2.0, port=53):
-    """The IPv4 addresses `server` gives for `name` ([] if none); raises OSError on no answer."""
+    """The IPv4 addresses `server` gives for `name` ([] if none); OSError when no answer."""
     qid = int.from_bytes(os.urandom(2), "big")
-    question = b"".join(bytes([len(p)]) + p.encode() for p in name.rstrip(".").split(".")) + b"\0"
+    labels = [p.encode("idna") for p in name.rstrip(".").split(".")]
+    if any(not 0 < len(p) < 64 for p in labels):
+        raise OSError(f"not a DNS name: {name!r}")
+    question = b"".join(bytes([len(p)]) + p for p in labels) + b"\0"
     packet = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + question + struct.pack(">HH", 1, 1)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
         sock.sendto(packet, (server, port))
-        data, _ = sock.recvfrom(4096)
-    rid, flags, qdcount, ancount = struct.unpack(">HHHH", data[:8])
-    if rid != qid:
-        raise OSError("DNS answer with a wrong id")
+        while True:  # a late answer to an earlier query is skipped, not taken
+            data, _ = sock.recvfrom(4096)
+            if len(data) >= 12 and struct.unpack(">H", data[:2])[0] == qid:
+                break
+    return parse_answer(data)
+
+
+def parse_answer(data):
+    _, _, qdcount, ancount = struct.unpack(">HHHH", data[:8])
     offset = 12
     for _ in range(qdcount):
         offset = _skip_name(data, offset) + 4
