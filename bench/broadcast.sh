@@ -11,15 +11,12 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 LAB=${LAB:-.venv/bin/vm5k-lab}
 MB=${MB:-200}
-LOCK=/run/vm5k-lab.lock
+. bench/lib/lab.sh
 
 lab_up() { "$LAB" status >/dev/null 2>&1; }
 skip() { echo "bench/broadcast.sh: the lab is not up (vm5k-lab up): skipped"; exit 0; }
 
 lab_up || skip   # before waiting for the lock: a lab that is down is no reason to wait
-if [ "${VM5K_LAB_LOCKED:-}" != 1 ] && command -v flock >/dev/null; then
-    echo "bench/broadcast.sh: waiting for the lab lock ($LOCK)..." >&2
-    exec flock "$LOCK" env VM5K_LAB_LOCKED=1 bash "$0" "$@"
-fi
+with_lab_lock "$@"
 lab_up || skip   # the lock holder may have taken it down
 "$PY" packages/vm5k-hosts/bench/broadcast.py "$MB"

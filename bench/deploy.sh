@@ -17,16 +17,10 @@ HOSTS=${HOSTS:-3}
 COUNTS=${COUNTS:-1 3 6}
 MEM=${MEM:-128}
 WAIT=${WAIT:-180}
-LOCK=/run/vm5k-lab.lock
+. bench/lib/lab.sh
 
-if [ "${VM5K_LAB_LOCKED:-}" != 1 ]; then
-    echo "bench/deploy.sh: waiting for the lab lock ($LOCK)..." >&2
-    exec flock "$LOCK" env VM5K_LAB_LOCKED=1 bash "$0" "$@"
-fi
+with_lab_lock "$@"
 
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 work=$(mktemp -d /tmp/vm5k-bench-deploy.XXXXXX)
 brought_up=0
 cleanup() {

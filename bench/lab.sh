@@ -13,15 +13,10 @@ HOSTS=${HOSTS:-3}
 COUNTS=${COUNTS:-1 3 6}
 MEM=${MEM:-128}
 WAIT=${WAIT:-180}
-LOCK=/run/vm5k-lab.lock
+. bench/lib/lab.sh
 
-if [ "${VM5K_LAB_LOCKED:-}" != 1 ]; then
-    echo "bench/lab.sh: waiting for the lab lock ($LOCK)..." >&2
-    exec flock "$LOCK" env VM5K_LAB_LOCKED=1 bash "$0" "$@"
-fi
+with_lab_lock "$@"
 
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 was_up=0
 "$LAB" -q status >/dev/null 2>&1 && was_up=1
 restore() {

@@ -1,0 +1,16 @@
+# Sourced by the lab benchmarks (bench/lab.sh, deploy.sh, broadcast.sh), from the repo root.
+
+LOCK=/run/vm5k-lab.lock
+
+# Run the calling script again under the machine-wide lab lock, unless it already holds it:
+# the lab is shared by every user and test run on this machine.
+with_lab_lock() {
+    if [ "${VM5K_LAB_LOCKED:-}" != 1 ]; then
+        echo "bench/$(basename "$0"): waiting for the lab lock ($LOCK)..." >&2
+        exec flock "$LOCK" env VM5K_LAB_LOCKED=1 bash "$0" "$@"
+    fi
+}
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
