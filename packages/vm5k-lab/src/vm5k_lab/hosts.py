@@ -15,16 +15,14 @@ import subprocess
 from pathlib import Path
 
 from . import plan
-from .network import ip, link_exists, netns_delete, netns_exists, netns_pids
+from .network import ip, link_exists, netns_delete, netns_exists
 from .state import (
     LabError,
     host_dir,
-    log,
     pidfile_alive,
     run,
     ssh_dir,
     state_dir,
-    stop_pid,
     stop_pidfile,
     wait_for,
 )
@@ -212,12 +210,6 @@ def remove(n: int) -> None:
     name = plan.host_name(n)
     libvirtd.stop(n, destroy=True)
     stop_sshd(n)
-    if netns_exists(name):
-        left = netns_pids(name)
-        if left:
-            log.warning("processes still in netns %s: %s; stopping them by pid", name, left)
-            for pid in left:
-                stop_pid(pid)
     netns_delete(name)
     port, inner = plan.host_veth(n)
     if netns_exists(plan.LAB_NS) and link_exists(port, plan.LAB_NS):

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from . import plan
-from .state import LabError, log, net_dir, pidfile_alive, run, stop_pidfile, wait_for
+from .state import LabError, log, net_dir, pidfile_alive, run, stop_pid, stop_pidfile, wait_for
 
 NETNS_DIR = Path("/run/netns")
 
@@ -45,8 +45,16 @@ def netns_pids(name: str) -> list[int]:
 
 
 def netns_delete(name: str) -> None:
-    if netns_exists(name):
-        run(["ip", "netns", "del", name], check=False)
+    """Delete netns `name`, first stopping by pid what still runs in it (a netns only goes
+    away with its last process)."""
+    if not netns_exists(name):
+        return
+    left = netns_pids(name)
+    if left:
+        log.warning("processes still in netns %s: %s; stopping them by pid", name, left)
+        for pid in left:
+            stop_pid(pid)
+    run(["ip", "netns", "del", name], check=False)
 
 
 def lab_links_in_root() -> list[str]:
@@ -197,15 +205,7 @@ def _ensure_addr(ns, dev, cidr):
 
 def down_site() -> None:
     stop_dnsmasq()
-    ns = plan.LAB_NS
-    if netns_exists(ns):
-        left = netns_pids(ns)
-        if left:
-            log.warning("processes still in netns %s: %s; stopping them by pid", ns, left)
-            from .state import stop_pid
-            for pid in left:
-                stop_pid(pid)
-        run(["ip", "netns", "del", ns], check=False)
+    netns_delete(plan.LAB_NS)
     if link_exists(plan.ROOT_VETH):
         ip("link", "del", plan.ROOT_VETH, check=False)
 
