@@ -87,10 +87,7 @@ def test_kavlan_pipeline_vms_get_planned_vlan_addresses(lab, tmp_path):
     service_host = next(h for h in released["hosts"] if h["id"] == released["network"]["service_node"])
     gone = ssh(lab, service_host["address"], f"test ! -e {released['network']['service_dir']}/dnsmasq.pid")
     assert gone.returncode == 0, gone.stderr
-    for _ in range(60):   # oardel is asynchronous: wait for the job's end (the next test's reservation)
-        oar_state = subprocess.run(["oarstat", "-s", "-j", str(job["id"])], capture_output=True, text=True)
-        if "Terminated" in oar_state.stdout or "Error" in oar_state.stdout:
-            break
-        time.sleep(0.5)
+    # vm5k-oar --release returns once OAR has ended the job (Terminated or Error)
+    oar_state = subprocess.run(["oarstat", "-s", "-j", str(job["id"])], capture_output=True, text=True)
     assert "Running" not in oar_state.stdout and "Finishing" not in oar_state.stdout, oar_state.stdout
     print(f"kavlan pipeline + clean-up: {time.monotonic() - started:.1f} s")

@@ -9,7 +9,6 @@ import json
 import pathlib
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -67,13 +66,8 @@ def deploy_check_and_clean(lab, tmp_path, template, n=3, timeout=None):
     assert clean.returncode == 0, clean.stderr[-3000:]
     released = json.loads((tmp_path / "released.json").read_text())
     assert all(vm["state"] == "destroyed" for vm in released["vms"])
-    # oardel is asynchronous: the job is Running, then Finishing, for a few seconds. Wait
-    # for its end, or the next reservation (next test) is planned after its walltime.
-    for _ in range(60):
-        oar_state = subprocess.run(["oarstat", "-s", "-j", str(job["id"])], capture_output=True, text=True)
-        if "Terminated" in oar_state.stdout or "Error" in oar_state.stdout:
-            break
-        time.sleep(0.5)
+    # vm5k-oar --release returns once OAR has ended the job (Terminated or Error)
+    oar_state = subprocess.run(["oarstat", "-s", "-j", str(job["id"])], capture_output=True, text=True)
     assert "Running" not in oar_state.stdout and "Finishing" not in oar_state.stdout, oar_state.stdout
     return doc
 
