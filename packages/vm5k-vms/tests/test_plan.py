@@ -47,11 +47,3 @@ def test_debian_overlay_on_the_base(vm, host):
     plan = plan_vm(vm, host)
     assert plan.base == "/img/debian.qcow2" and plan.overlay == "/tmp/vm5k/vm-1.qcow2"
     assert plan.cmdline.startswith("root=/dev/vda rw console=ttyS0 quiet vmlab.hostname=vm-1")
-
-
-def test_lab_leases_come_from_the_service_node_under_kavlan():
-    from vm5k_vms.deploy import lab_leases_path
-
-    assert lab_leases_path({"mode": "subnet"}).endswith("/net/dnsmasq.leases")
-    assert lab_leases_path({"mode": "kavlan", "service_dir": "/var/lib/vm5k-net/kavlan-4"}) == \
-        "/var/lib/vm5k-net/kavlan-4/leases"

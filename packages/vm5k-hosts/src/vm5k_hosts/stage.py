@@ -6,11 +6,14 @@ a host that fails a step is KO with that step and its error and takes no further
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from vm5k_doc import platforms
+from vm5k_doc.platforms.base import record_vlan
 from vm5k_doc.errors import InputError, PlatformError
 from vm5k_doc.ids import check_id
 from vm5k_doc.status import ExitStatus
 
-from . import deploy, failures, images, kavlan, platform, prepare, remote, virt
+from . import deploy, failures, images, kavlan, prepare, remote, virt
+from .platform import connection
 
 SKIP_STATES = ("KO", "released")
 
@@ -66,7 +69,7 @@ def run(ctx, nodeploy=False, forcedeploy=False, env_name=None, env_file=None, en
         broadcast="auto", kvm_timeout=virt.DEFAULT_TIMEOUT, ssh_key=None, ssh_user=None,
         frontend_ssh=True):
     doc = ctx.doc
-    kind = doc["vm5k"]["platform"]
+    platform = platforms.of(doc)
     if not doc.get("hosts"):
         raise InputError("hosts: no host in the document (run vm5k-oar first)")
     hosts = [h for h in doc["hosts"] if h.get("state") not in SKIP_STATES]
@@ -74,29 +77,29 @@ def run(ctx, nodeploy=False, forcedeploy=False, env_name=None, env_file=None, en
         check_id(h["id"], "host id")
     if not hosts:
         raise PlatformError("no usable host in the document: all are KO or released")
-    lab = platform.lab_status() if kind == "lab" else None
-    conn = platform.connection(kind, ssh_key, ssh_user, lab)
-    files = images.plan(doc.get("vms", []), image_dir, (lab or {}).get("images"))
+    conn = connection(platform, ssh_key, ssh_user)
+    files = images.plan(doc.get("vms", []), image_dir, platform.images())
     package_list = (list(prepare.PACKAGES) if packages else []) + prepare.check_packages(other_packages)
     if ctx.dry_run:
-        ctx.log.info("dry run: would prepare %d hosts (%s), images %s", len(hosts), kind,
+        ctx.log.info("dry run: would prepare %d hosts (%s), images %s", len(hosts), platform.name,
                      ", ".join(f.dest for f in files) or "none")
         return None
 
     images.add_checksums(files)
     steps = Steps(ctx, hosts, conn)
-    if kind == "g5k" and not nodeploy:
+    if platform.deploys and not nodeploy:
         deploy_g5k(ctx, steps, doc, env_name or (None if env_file else deploy.DEFAULT_ENV), env_file,
                    env_user, forcedeploy, deploy_retries, frontend_ssh)
     else:
-        if kind == "lab":   # the lab's `kavlan -s`: hosts into the reserved vlan, or back
-            start = time.monotonic()
-            moved = kavlan.lab_apply(steps.alive(), kavlan.wanted_vlan(doc), lab)
-            for host in hosts:
-                if host["id"] in moved:
-                    steps.changed(host, [moved[host["id"]]])
-            if moved:
-                ctx.log.info("kavlan: %d hosts moved in %.1f s", len(moved), time.monotonic() - start)
+        # hosts into the reserved vlan, or back, where the platform does it apart from
+        # deployment (the lab's `kavlan -s`)
+        start = time.monotonic()
+        moved = platform.move_hosts_to_vlan(steps.alive(), kavlan.wanted_vlan(doc))
+        for host in hosts:
+            if host["id"] in moved:
+                steps.changed(host, [moved[host["id"]]])
+        if moved:
+            ctx.log.info("kavlan: %d hosts moved in %.1f s", len(moved), time.monotonic() - start)
         steps.run("check", lambda h: deploy.CHECK_HOST, timeout=60)
     for host in steps.alive():
         if host.get("state") != "ready":
@@ -109,7 +112,7 @@ def run(ctx, nodeploy=False, forcedeploy=False, env_name=None, env_file=None, en
 
     steps.run("prepare", lambda h: prepare.script(package_list), prepared, timeout=1800)
     place_images(ctx, steps, files, conn, broadcast)
-    decide_virt(ctx, steps, files, kvm_timeout, (lab or {}).get("virt"))
+    decide_virt(ctx, steps, files, kvm_timeout, platform.virt())
     for host in steps.alive():
         host["state"] = "ready"
         host.pop("error", None)
@@ -155,7 +158,7 @@ def deploy_g5k(ctx, steps, doc, env_name, env_file, env_user, forcedeploy, retri
         if vlan is not None:   # deployed into the vlan: reached by its kavlan name from now on
             for h in todo:
                 if h["id"] not in failed:
-                    kavlan.record(h, vlan, kavlan.g5k_vlan_name(h["id"], vlan))
+                    record_vlan(h, vlan, kavlan.g5k_vlan_name(h["id"], vlan))
         todo = [h for h in todo if h["id"] in failed]
         if attempt == retries:
             for h in todo:
@@ -204,19 +207,20 @@ def place_images(ctx, steps, files, conn, method):
             host["images"] = images.record(files, sums[host["id"]])
 
 
-def decide_virt(ctx, steps, files, timeout, lab_virt=None):
+def decide_virt(ctx, steps, files, timeout, known=None):
     """kvm or qemu per host, by booting a kernel under KVM; kept when already decided.
 
-    On the lab every host shares this machine's /dev/kvm, and `vm5k-lab up` already made
-    that boot test once: its answer is taken instead of waiting out a hanging KVM again.
+    known: the platform's own answer (every lab host shares this machine's /dev/kvm, and
+    `vm5k-lab up` already made that boot test once): taken instead of waiting out a
+    hanging KVM again.
     """
     kernels = sorted({f.dest for f in files if f.role == "kernel"})
     todo = [h for h in steps.alive() if ctx.force or h.get("virt") not in ("kvm", "qemu")]
-    if lab_virt in ("kvm", "qemu") and not ctx.force:
+    if known in ("kvm", "qemu") and not ctx.force:
         for host in todo:
-            host["virt"] = lab_virt
-            ctx.log.info("%s: virt %s (the lab's boot test)", host["id"], lab_virt)
-            steps.changed(host, [f"virt {lab_virt}"])
+            host["virt"] = known
+            ctx.log.info("%s: virt %s (the platform's boot test)", host["id"], known)
+            steps.changed(host, [f"virt {known}"])
         return
 
     def decided(host, result):

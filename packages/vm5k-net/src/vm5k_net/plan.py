@@ -6,6 +6,7 @@ Pure: reads the document and reference data, returns the `network` record and th
 import ipaddress
 from dataclasses import dataclass, field
 
+from vm5k_doc import platforms
 from vm5k_doc.errors import InputError, NoResources
 
 from . import pools, reference
@@ -56,14 +57,15 @@ def build(doc, kavlan=False, reference_path=None, dry_run=False, domain=None, su
     if reservation is None and not subnets:
         raise InputError("no reservation in the document: run vm5k-oar first (or give --subnet CIDR)")
     reservation = reservation or {}
-    platform = doc["vm5k"]["platform"]
+    platform = platforms.of(doc)
     reference_path = reference_path or doc["vm5k"].get("reference")
     if reference_path or not subnets:
         directory = reference.reference_dir(reference_path)
         plan_data = reference.address_plan(directory)
     else:  # static hosts with --subnet: no reference data needed
         directory, plan_data = None, {}
-    sites = sites_of(doc) or (["lab"] if platform == "lab" else ["static"] if subnets else [])
+    # a one-site platform's site (the lab's, or static hosts given --subnet)
+    sites = sites_of(doc) or ([platform.site] if platform.site and (platform.scheduler or subnets) else [])
     if not sites:
         raise InputError("no site: the reservation has no jobs and the hosts no site")
     vlan = reservation.get("vlan")
@@ -72,19 +74,13 @@ def build(doc, kavlan=False, reference_path=None, dry_run=False, domain=None, su
     if use_kavlan:
         if directory is None:
             raise InputError("--kavlan needs reference data (--reference DIR)")
-        return _kavlan_plan(doc, directory, plan_data, sites, vlan, planned, domain)
-    return _subnet_plan(doc, plan_data, sites, subnets or reservation.get("subnets") or [], planned, domain)
-
-
-def default_domain(site):
-    if site in ("lab", "static"):
-        return site
-    return f"{site}.grid5000.fr"
+        return _kavlan_plan(doc, platform, directory, plan_data, sites, vlan, planned, domain)
+    return _subnet_plan(doc, platform, plan_data, sites, subnets or reservation.get("subnets") or [], planned, domain)
 
 
 # ---------------------------------------------------------------- subnet mode
 
-def _subnet_plan(doc, plan_data, sites, cidrs, planned, domain):
+def _subnet_plan(doc, platform, plan_data, sites, cidrs, planned, domain):
     site_plans = {site: (plan_data.get("sites") or {}).get(site) for site in sites}
     vms_per_site = count_vms_per_site(doc, sites)
     guessed = False
@@ -116,12 +112,12 @@ def _subnet_plan(doc, plan_data, sites, cidrs, planned, domain):
         }
     site = next(iter(records))
     first = records[site]
-    # the lab's site dnsmasq (on its default network's gateway) serves DHCP and DNS
-    lab_server = ((site_plans.get("lab") or {}).get("kavlans") or {}).get("default", {}).get("gateway")
+    # a platform's own site DHCP/DNS (the lab's dnsmasq) is on its default network's gateway
+    lab_server = ((site_plans.get(platform.site) or {}).get("kavlans") or {}).get("default", {}).get("gateway")
     record = {
         "mode": "subnet", "gateway": first["gateway"], "netmask": first["netmask"], "cidr": first["cidr"],
         "dns": [lab_server] if lab_server else [], "dhcp": lab_server or "site", "service_node": None,
-        "domain": domain or default_domain(site),
+        "domain": domain or platform.vm_domain(site),
         "subnets": [c for site_cidrs in per_site.values() for c in site_cidrs],
         "planned": guessed,
     }
@@ -133,7 +129,7 @@ def _subnet_plan(doc, plan_data, sites, cidrs, planned, domain):
 
 def planned_site_subnets(plan_data, site_plan, site, n_vms):
     lab_blocks = (plan_data.get("lab_resources") or {}).get("subnets")
-    if site == "lab" and lab_blocks:  # the lab's first /22 is its infrastructure
+    if lab_blocks:  # the lab lists its subnet blocks: its first /22 is its infrastructure
         per_block = (1 << (32 - pools.SUBNET_PREFIX)) - 2
         return lab_blocks[:max(1, -(-n_vms // per_block))]
     if not site_plan or not site_plan.get("virt_ip_range"):
@@ -155,7 +151,7 @@ def count_vms_per_site(doc, sites):
 
 # ---------------------------------------------------------------- KaVLAN mode
 
-def _kavlan_plan(doc, directory, plan_data, sites, vlan, planned, domain):
+def _kavlan_plan(doc, platform, directory, plan_data, sites, vlan, planned, domain):
     guessed = False
     if vlan is None:
         if not planned:
@@ -163,8 +159,8 @@ def _kavlan_plan(doc, directory, plan_data, sites, vlan, planned, domain):
         site_kavlans = ((plan_data.get("sites") or {}).get(sites[0]) or {}).get("kavlans") or {}
         routed = sorted(int(k) for k in site_kavlans if k.isdigit() and pools.vlan_kind(int(k)) == "kavlan")
         vlan, guessed = (routed[0] if routed else 4), True
-    site = vlan_site(doc, sites, vlan, plan_data)
-    net, gateway = pools.vlan_network(site, vlan, plan_data)
+    site = vlan_site(doc, sites, vlan, plan_data, platform.vlan_formulas)
+    net, gateway = pools.vlan_network(site, vlan, plan_data, platform.vlan_formulas)
     nodes = {}
     for s in dict.fromkeys([site] + sites):
         nodes.update(reference.site_nodes(directory, s))
@@ -187,11 +183,11 @@ def _kavlan_plan(doc, directory, plan_data, sites, vlan, planned, domain):
         if address and in_network(address, net):
             service["names"].append((host["id"].split(".")[0], address))
     record = {
-        "mode": "kavlan", "vlan": vlan, "kind": pools.vlan_kind(vlan) if site != "lab" else "kavlan",
+        "mode": "kavlan", "vlan": vlan, "kind": pools.vlan_kind(vlan) if platform.vlan_formulas else "kavlan",
         "site": site, "gateway": to_str(gateway), "netmask": str(net.netmask), "cidr": str(net),
         "dns": [service["address"]], "dhcp": service["address"],
         "service_node": service["host"], "service_address": service["address"],
-        "domain": domain or default_domain(site), "planned": guessed,
+        "domain": domain or platform.vm_domain(site), "planned": guessed,
     }
     return Plan("kavlan", record, {"*": pool}, mac_function("kavlan", vlan), planned=guessed, service=service)
 
@@ -203,9 +199,9 @@ def in_network(address, net):
         return False
 
 
-def vlan_site(doc, sites, vlan, plan_data):
+def vlan_site(doc, sites, vlan, plan_data, formulas=True):
     """The site the vlan belongs to: the owner of a global vlan, the job that holds it, or the only site."""
-    if pools.vlan_kind(vlan) == "kavlan-global" and sites[0] != "lab":
+    if formulas and pools.vlan_kind(vlan) == "kavlan-global":
         owner = pools.global_owner(vlan, plan_data)
         if owner is None:
             raise InputError(f"reservation.vlan {vlan}: no site owns this global vlan")

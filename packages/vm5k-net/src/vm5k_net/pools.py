@@ -125,9 +125,10 @@ def formula_network(site, vlan, plan_data):
     return ipaddress.IPv4Network(f"10.{x + 3}.192.0/18")
 
 
-def vlan_network(site, vlan, plan_data):
+def vlan_network(site, vlan, plan_data, formulas=True):
     """(network, gateway) of kavlan-<vlan> seen from site: the reference data when it has the
-    vlan, else the formulas; gateway = last address - 1 in both."""
+    vlan, else (formulas: a platform whose vlan numbers follow Grid'5000's kinds) the
+    formulas; gateway = last address - 1 in both."""
     if not isinstance(vlan, int) or isinstance(vlan, bool):
         raise InputError(f"reservation.vlan {vlan!r} is not an integer")
     site_kavlans = (((plan_data.get("sites") or {}).get(site) or {}).get("kavlans")) or {}
@@ -136,7 +137,7 @@ def vlan_network(site, vlan, plan_data):
         net = network(given["network"], f"kavlan-{vlan} network")
         gateway = to_int(given["gateway"]) if given.get("gateway") else int(net.broadcast_address) - 1
         return net, gateway
-    if site_kavlans and vlan_kind(vlan) is not None and site != "lab":
+    if formulas and site_kavlans and vlan_kind(vlan) is not None:
         net = formula_network(site, vlan, plan_data)
         if net is not None:
             return net, int(net.broadcast_address) - 1

@@ -4,12 +4,13 @@ the DHCP server of the mode hand out exactly that plan.
 | platform, mode | who serves DHCP/DNS | what we do |
 |---|---|---|
 | g5k, subnet | the site (g5k-subnets pairs) | nothing to push |
-| lab, subnet | the lab's site dnsmasq | push bindings + names, SIGHUP, check DNS |
+| lab, subnet | the lab's site dnsmasq | platform.serve_bindings: push, SIGHUP, check DNS |
 | any, kavlan | our service node | dnsmasq over ssh, started and checked |
 """
+from vm5k_doc import platforms
 from vm5k_doc.errors import InputError
 
-from . import lab, lists, service
+from . import dnsmasq, lists, service
 from . import plan as plan_mod
 
 ADDRESSABLE = (None, "planned", "placed")
@@ -45,15 +46,18 @@ def run(ctx, kavlan=False, reference=None, lists_dir=None, ssh_key=None, domain=
     if lists_dir:
         lists.write(lists_dir, doc)
 
-    platform = doc["vm5k"]["platform"]
+    platform = platforms.of(doc)
     if ctx.dry_run or plan.planned:
         return None
     if plan.mode == "kavlan":
-        key = ssh_key or (lab.paths()["ssh_key"] if platform == "lab" else None)
+        key = ssh_key or platform.ssh_key()
         network.update(service.start(network, assignments, plan.service["ssh_address"], key=key,
                                      extra_names=plan.service["names"]))
-    elif platform == "lab":
-        network.update(lab.push_bindings(network, assignments))
+    else:  # subnet mode: the platform's own DHCP/DNS, if it has one, serves the plan
+        files = {"dhcp_hosts": dnsmasq.dhcp_host_lines(assignments),
+                 "hosts": dnsmasq.hosts_lines(assignments, network["domain"])}
+        probe = (f"{assignments[0][0]['id']}.{network['domain']}", assignments[0][1]) if assignments else None
+        network.update(platform.serve_bindings(network, files, probe=probe))
     return None
 
 
@@ -75,7 +79,7 @@ def stop(ctx, ssh_key=None):
     if ctx.dry_run:
         ctx.log.info("dry run: would stop dnsmasq on %s", network["service_node"])
         return None
-    key = ssh_key or (lab.paths()["ssh_key"] if ctx.doc["vm5k"]["platform"] == "lab" else None)
+    key = ssh_key or platforms.of(ctx.doc).ssh_key()
     service.stop(network, service_ssh_address(ctx.doc, network), key=key)
     network.pop("service_pid", None)
     return None

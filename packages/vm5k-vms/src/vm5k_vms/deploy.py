@@ -8,10 +8,10 @@ Steps, each one ssh connection per host (scripts.py), all hosts in parallel:
 4. per host: the console tails of the VMs that ended KO.
 """
 import base64
-import os
 import sys
 import time
 
+from vm5k_doc import platforms
 from vm5k_doc.errors import InputError, PlatformError
 from vm5k_doc.status import ExitStatus
 
@@ -21,16 +21,6 @@ from .readiness import Readiness
 from .remote import run_scripts
 
 HOST_OK = (None, "ready", "deployed")  # host states a VM can run on
-
-
-def lab_leases_path(network=None):
-    """Where the lab's DHCP server writes its leases: the site dnsmasq, or under KaVLAN the
-    service node's (vm5k-net's `service_dir`; lab hosts share this machine's filesystem)."""
-    network = network or {}
-    if network.get("mode") == "kavlan" and network.get("service_dir"):
-        return f"{network['service_dir']}/leases"
-    state = os.environ.get("VM5K_LAB_STATE", "/var/lib/vm5k-lab")
-    return f"{state}/net/dnsmasq.leases"
 
 
 class Deployment:
@@ -194,8 +184,8 @@ def run(ctx, ssh, force=False, timeout=300.0, min_ready=None, leases=None):
     doc = dep.doc
     if not doc.get("vms"):
         raise InputError("vms: the document has no VMs (run vm5k-topo first)")
-    if leases is None and doc["vm5k"].get("platform") == "lab":
-        leases = lab_leases_path(doc.get("network") or {})
+    if leases is None:  # a lease file of this machine, when the platform has one
+        leases = platforms.of(doc).leases_path(doc.get("network") or {})
     public_key = ssh.public_key()
     todo = select(dep, force)
     # validate every VM before touching any host: a bad value is exit 2 with its name
