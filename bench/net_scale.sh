@@ -14,7 +14,7 @@ make_doc() {  # N_VMS MODE(subnet|kavlan) > doc
     "$PY" - "$1" "$2" <<'PYEOF'
 import json, sys
 n, mode = int(sys.argv[1]), sys.argv[2]
-from vm5k_topo.reference import snapshot_path
+from vm5k_doc.reference import snapshot_path
 hosts = [{"id": f"nova-{i}.lyon.grid5000.fr", "site": "lyon", "cluster": "nova", "cores": 16,
           "mem_mb": 65536, "state": "planned"} for i in range(1, 1 + max(1, n // 50))]
 vms = [{"id": f"vm-{i}", "mem": 512, "n_cpu": 1, "hdd": 10, "state": "placed",

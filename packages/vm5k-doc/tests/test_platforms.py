@@ -17,6 +17,7 @@ STATUS = {
     "oar": {"state": "running", "user": "vm5k", "tz": "Europe/Paris",
             "command": ["runuser", "-u", "vm5k", "--", "env", "TZ=Europe/Paris"]},
     "virt": "qemu",
+    "reference": "/lab/reference/lab.json",
     "network": {"dhcp": {"server": "10.77.0.1", "pid": 1, "leases": "/lab/net/dnsmasq.leases",
                          "hostsfile_dir": "/lab/net/dhcp-hosts.d", "addn_hosts_dir": "/lab/net/hosts.d"}},
 }

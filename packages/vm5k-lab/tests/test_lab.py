@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+from vm5k_doc.schema import lab_status_problem
 from vm5k_lab import guests, hosts, libvirtd, network, plan
 from vm5k_lab import lab as labmod
 from vm5k_lab.state import alive, hosts_dir
@@ -34,6 +35,7 @@ def test_status_shape(lab):
         assert set(h) >= {"id", "address", "state", "cores", "mem_mb"}
         assert h["state"] == "up"
     assert labmod.status()["state"] == "up"
+    assert lab_status_problem(lab) is None
 
 
 def test_ssh_answers_own_hostname(lab):

@@ -4,7 +4,7 @@ Needs root and Debian's OAR packages; brings OAR up with fake host records (the 
 hosts need not exist: OAR reaches every node through the local oar-node sshd) and always
 takes it down. Runs take an exclusive lock on /run/vm5k-lab-oar.lock, so they serialise.
 
-Real outputs are recorded under tests/fixtures/oar/ (NAME.txt = stdout, NAME.meta.json =
+Real outputs are recorded under the repo's tests/fixtures/oar/ (NAME.txt = stdout, NAME.meta.json =
 argv, exit status, stderr, time zone) when missing or when VM5K_RECORD_FIXTURES=1.
 """
 
@@ -31,7 +31,8 @@ except ImportError:  # package not installed in the venv yet
 
 pytestmark = pytest.mark.lab
 
-FIXTURES = Path(__file__).parent / "fixtures" / "oar"
+# one copy for the repo: vm5k-oar's parser tests read the same recordings
+FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "oar"
 LOCK = Path("/run/vm5k-lab-oar.lock")
 HOSTS = [{"id": f"host{i}.lab", "address": f"10.77.0.{10 + i}", "cores": 2, "mem_mb": 4096}
          for i in (1, 2, 3)]

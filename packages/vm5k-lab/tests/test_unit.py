@@ -2,15 +2,17 @@
 
 import ipaddress
 import json
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from vm5k_doc.reference import snapshot_path
+from vm5k_doc.schema import lab_status_problem
 from vm5k_lab import cli, guests, hosts, images, network, plan, reference
+from vm5k_lab import lab as labmod
 from vm5k_lab.state import LabError
 
-G5K = Path(os.environ.get("VM5K_G5K_REFERENCE", "/work/shared/g5k-reference"))
+G5K = Path(snapshot_path())  # the Grid'5000 snapshot vm5k ships: the lab copies its shape
 
 
 def test_host_plan():
@@ -161,3 +163,8 @@ def test_cli_help_lists_commands():
     r = CliRunner().invoke(cli.main, ["--help"])
     for c in ("up", "down", "status", "image", "stop-host", "start-host", "ssh"):
         assert c in r.output
+
+
+def test_status_has_the_shape_the_platform_adapter_reads():
+    # up or down: `vm5k-lab status` is what vm5k_doc.platforms.lab reads, nothing more
+    assert lab_status_problem(labmod.status()) is None

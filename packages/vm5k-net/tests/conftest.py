@@ -1,8 +1,7 @@
-import pathlib
-
 import pytest
+from vm5k_doc.reference import snapshot_path
 
-REFERENCE = str(pathlib.Path(__file__).resolve().parents[2] / "vm5k-topo/src/vm5k_topo/reference")
+REFERENCE = snapshot_path()
 
 
 def make_doc(n_vms=4, site="lyon", cluster="nova", n_hosts=2, subnets=None, vlan=None, job_id=1234,

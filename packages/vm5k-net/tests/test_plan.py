@@ -1,19 +1,20 @@
 import ipaddress
 import json
-import pathlib
 
 import pytest
+from vm5k_doc import reference
 from vm5k_doc.errors import InputError, NoResources
-from vm5k_net import macs, plan, pools, reference
+from vm5k_doc.reference import snapshot_path
+from vm5k_net import macs, plan, pools
 from vm5k_net.addr import to_int, to_str
 
-REFERENCE = str(pathlib.Path(__file__).resolve().parents[2] / "vm5k-topo/src/vm5k_topo/reference")
+REFERENCE = snapshot_path()
 
 SITES = ("grenoble", "lyon", "nancy", "rennes", "luxembourg")
 
 
 def plan_data():
-    return reference.address_plan(REFERENCE)
+    return reference.load(REFERENCE).address_plan()
 
 
 # ---------------------------------------------------------------- KaVLAN networks vs formulas
@@ -177,8 +178,8 @@ def test_kavlan_plan_routed_lyon(make_doc):
     assert p.record["service_node"] == "nova-1.lyon.grid5000.fr"
     assert p.record["service_address"] == "10.12.4.1"  # nova-1's kavlan-4 address in the reference
     result = plan.assign(doc, p)
-    nodes = reference.site_nodes(REFERENCE, "lyon")
-    node_ips = {reference.node_vlan_address(n, 4) for n in nodes.values()}
+    nodes = reference.load(REFERENCE).site_nodes("lyon")
+    node_ips = {n.vlan_address(4) for n in nodes.values()}
     for _, ip, mac in result:
         assert ip not in node_ips and not ip.endswith((".0", ".255"))
         assert mac == macs.kavlan_mac(4, to_int(ip))
@@ -189,8 +190,8 @@ def test_kavlan_plan_routed_lyon(make_doc):
 def test_kavlan_service_node_is_the_fastest_host(make_doc):
     doc = make_doc(2, vlan=4, n_hosts=1)
     doc["hosts"].append({"id": "sirius-1.lyon.grid5000.fr", "site": "lyon", "cluster": "sirius", "cores": 1})
-    nodes = reference.site_nodes(REFERENCE, "lyon")
-    assert reference.node_flops(nodes["sirius-1"]) > reference.node_flops(nodes["nova-1"])
+    nodes = reference.load(REFERENCE).site_nodes("lyon")
+    assert nodes["sirius-1"].flops > nodes["nova-1"].flops
     record = plan.build(doc, kavlan=True).record
     assert record["service_node"] == "sirius-1.lyon.grid5000.fr" and record["service_address"] == "10.12.8.1"
 

@@ -4,8 +4,7 @@ import pathlib
 import pytest
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
-OAR = FIXTURES / "oar"
-G5K_REFERENCE = pathlib.Path("/work/shared/g5k-reference")
+OAR = pathlib.Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "oar"  # recorded by vm5k-lab's test_oar.py
 
 
 def _recorded(name):

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from vm5k_doc.reference import snapshot_path
 from vm5k_oar import cli
 from vm5k_oar.backend import Backend
 from vm5k_oar.oar_text import JobInfo, Submitted
@@ -140,7 +141,7 @@ def test_reuse_by_id_and_name(monkeypatch, topo_doc, lab_reference):
 
 
 def test_dry_run_from_reference(tmp_path, topo_doc):
-    doc = topo_doc(platform="g5k", reference="/work/shared/g5k-reference", wanted={"nova": 2, "nancy": 1}, n_vm=6)
+    doc = topo_doc(platform="g5k", reference=snapshot_path(), wanted={"nova": 2, "nancy": 1}, n_vm=6)
     done = subprocess.run(VM5K_OAR + ["--dry-run"], input=json.dumps(doc), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
@@ -154,7 +155,7 @@ def test_dry_run_from_reference(tmp_path, topo_doc):
 
 
 def test_static_hosts(topo_doc):
-    doc = topo_doc(platform="g5k", reference="/work/shared/g5k-reference/lyon.json")
+    doc = topo_doc(platform="g5k", reference=snapshot_path() + "/lyon.json")
     done = subprocess.run(VM5K_OAR + ["--hosts", "nova-1,nova-4.lyon.grid5000.fr"], input=json.dumps(doc),
                           capture_output=True, text=True)
     out = json.loads(done.stdout)
@@ -177,18 +178,3 @@ def test_bad_input_exit_2_one_line(doc, args, words):
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("vm5k-oar: error:") and words in lines[0]
-
-
-def test_lab_release_puts_hosts_back_in_the_default_vlan():
-    from vm5k_oar import release as release_module
-    calls = []
-
-    def fake(argv, **_):
-        calls.append(argv[1:])
-        return subprocess.CompletedProcess(argv, 0, json.dumps({"address": "10.77.0.12", "changed": True}), "")
-
-    doc = {"hosts": [{"id": "host1.lab", "address": "10.77.0.11"},
-                     {"id": "host2.lab", "address": "10.78.4.12", "vlan": 4, "default_address": "10.77.0.12"}]}
-    assert release_module.lab_vlans_back(doc, run=fake) == ["host2.lab"]
-    assert calls == [["kavlan", "host2.lab", "DEFAULT"]]
-    assert doc["hosts"][1] == {"id": "host2.lab", "address": "10.77.0.12"}

@@ -1,5 +1,5 @@
 """Job specs and oarsub command lines, compared with the ones vm5k produced (notes §4.3)."""
-from vm5k_oar import reference as reference_module
+from vm5k_doc import reference as reference_module
 from vm5k_oar.planning import Slot
 from vm5k_oar.specs import JobSpec, build, slash_22_count
 from vm5k_oar.timeutil import parse_oar_date
@@ -32,7 +32,7 @@ def test_vm5k_kavlan_and_multi_site_global():
 
 
 def test_blacklist_as_sql():
-    ref = reference_module.load("/work/shared/g5k-reference/lyon.json")
+    ref = reference_module.load(reference_module.snapshot_path() + "/lyon.json")
     spec = build(slot({"lyon": {"lyon": ["h"] * 3}}), {"lyon": "site"}, 3600, reference=ref,
                  blacklist={"nova", "taurus-3", "sagittaire-1"})[0]
     assert spec.resources == "{cluster not in ('nova') and host not in ('sagittaire-1.lyon.grid5000.fr', 'taurus-3.lyon.grid5000.fr')}/nodes=3"

@@ -2,9 +2,10 @@
 import math
 
 import pytest
+from vm5k_doc import reference
 from vm5k_doc.errors import InputError, NoResources
 from vm5k_doc.placement import place
-from vm5k_topo import elements, reference, sizing
+from vm5k_topo import elements, sizing
 
 
 @pytest.fixture(scope="module")

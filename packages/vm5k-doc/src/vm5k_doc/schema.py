@@ -20,6 +20,18 @@ def schema():
 
 
 @functools.cache
+def _lab_status_validator():
+    text = resources.files(__package__).joinpath("schema/lab-status-v1.json").read_text()
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+def lab_status_problem(status):
+    """None if `vm5k-lab status` printed the shape the lab adapter reads, else one line."""
+    error = jsonschema.exceptions.best_match(_lab_status_validator().iter_errors(status))
+    return None if error is None else f"{json_path(error.absolute_path)}: {error.message[:200]}"
+
+
+@functools.cache
 def _fast():
     try:
         import fastjsonschema

@@ -906,7 +906,7 @@ def _status() -> dict:
     notifier = _pidfile(NOTIFIER_PIDFILE, "oarnotify")
     st = {
         "state": "running" if (pg and server and node and notifier) else "down",
-        "user": USER, "tz": TZ,
+        "user": USER, "tz": TZ, "command": command([]),  # the prefix that runs an OAR client
         "server_pid": server, "node_sshd_pid": node, "postgres_pid": pg,
         "notifier_pid": notifier, "server_port": SERVER_PORT,
         "resources": 0, "alive": 0, "hosts": [], "subnets": [], "vlans": [],

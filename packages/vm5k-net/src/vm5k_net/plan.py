@@ -6,10 +6,10 @@ Pure: reads the document and reference data, returns the `network` record and th
 import ipaddress
 from dataclasses import dataclass, field
 
-from vm5k_doc import platforms
+from vm5k_doc import platforms, reference
 from vm5k_doc.errors import InputError, NoResources
 
-from . import pools, reference
+from . import pools
 from .addr import network, to_int, to_str
 from .macs import mac_function
 
@@ -60,10 +60,12 @@ def build(doc, kavlan=False, reference_path=None, dry_run=False, domain=None, su
     platform = platforms.of(doc)
     reference_path = reference_path or doc["vm5k"].get("reference")
     if reference_path or not subnets:
-        directory = reference.reference_dir(reference_path)
-        plan_data = reference.address_plan(directory)
+        if not reference_path:
+            raise InputError("no reference data: the document has no vm5k.reference; give --reference DIR")
+        ref = reference.load(reference_path, sites_required=False)
+        plan_data = ref.address_plan()
     else:  # static hosts with --subnet: no reference data needed
-        directory, plan_data = None, {}
+        ref, plan_data = None, {}
     # a one-site platform's site (the lab's, or static hosts given --subnet)
     sites = sites_of(doc) or ([platform.site] if platform.site and (platform.scheduler or subnets) else [])
     if not sites:
@@ -72,9 +74,9 @@ def build(doc, kavlan=False, reference_path=None, dry_run=False, domain=None, su
     use_kavlan = kavlan or bool(doc.get("request", {}).get("kavlan")) or (vlan is not None and not reservation.get("subnets"))
     planned = is_planned_doc(doc, dry_run)
     if use_kavlan:
-        if directory is None:
+        if ref is None:
             raise InputError("--kavlan needs reference data (--reference DIR)")
-        return _kavlan_plan(doc, platform, directory, plan_data, sites, vlan, planned, domain)
+        return _kavlan_plan(doc, platform, ref, plan_data, sites, vlan, planned, domain)
     return _subnet_plan(doc, platform, plan_data, sites, subnets or reservation.get("subnets") or [], planned, domain)
 
 
@@ -151,7 +153,7 @@ def count_vms_per_site(doc, sites):
 
 # ---------------------------------------------------------------- KaVLAN mode
 
-def _kavlan_plan(doc, platform, directory, plan_data, sites, vlan, planned, domain):
+def _kavlan_plan(doc, platform, ref, plan_data, sites, vlan, planned, domain):
     guessed = False
     if vlan is None:
         if not planned:
@@ -163,11 +165,11 @@ def _kavlan_plan(doc, platform, directory, plan_data, sites, vlan, planned, doma
     net, gateway = pools.vlan_network(site, vlan, plan_data, platform.vlan_formulas)
     nodes = {}
     for s in dict.fromkeys([site] + sites):
-        nodes.update(reference.site_nodes(directory, s))
+        nodes.update(ref.site_nodes(s))
     # every node the reference puts in this vlan keeps its address; so do our hosts
     excluded = {gateway} | host_addresses(doc)
     for node in nodes.values():
-        address = reference.node_vlan_address(node, vlan)
+        address = node.vlan_address(vlan)
         if address:
             excluded.add(to_int(address))
     pool = pools.Pool(pools.vlan_ranges(net), excluded, skip_edges=net.prefixlen < 24)
@@ -178,8 +180,8 @@ def _kavlan_plan(doc, platform, directory, plan_data, sites, vlan, planned, doma
     # the hosts by name in the vlan too: their vlan address when the reference knows it
     service["names"] = []
     for host in doc.get("hosts", []):
-        node = nodes.get(reference.node_uid(host["id"]), {})
-        address = reference.node_vlan_address(node, vlan) or host.get("address")
+        node = nodes.get(reference.node_uid(host["id"]))
+        address = (node and node.vlan_address(vlan)) or host.get("address")
         if address and in_network(address, net):
             service["names"].append((host["id"].split(".")[0], address))
     record = {
@@ -223,12 +225,12 @@ def service_node(doc, nodes, vlan, net, pool):
 
     def speed(item):
         index, host = item
-        node = nodes.get(reference.node_uid(host["id"]), {})
-        return (reference.node_flops(node), host.get("cores") or 0, host.get("threads") or 0, -index)
+        node = nodes.get(reference.node_uid(host["id"]))
+        return (node.flops if node else 0, host.get("cores") or 0, host.get("threads") or 0, -index)
 
     _, host = max(enumerate(hosts), key=speed)
-    node = nodes.get(reference.node_uid(host["id"]), {})
-    address = reference.node_vlan_address(node, vlan)
+    node = nodes.get(reference.node_uid(host["id"]))
+    address = node.vlan_address(vlan) if node else None
     if address is None and host.get("address") and in_network(host["address"], net):
         address = host["address"]
     return {"host": host["id"], "address": address, "prefixlen": net.prefixlen,

@@ -1,16 +1,15 @@
 """vm5k-oar: the thin command line over reserve.py / release.py."""
-import socket
-
 import click
+from vm5k_doc import platforms
+from vm5k_doc import reference as reference_module
 from vm5k_doc.cli import epilog, run_stage, stage_options
 from vm5k_doc.errors import InputError
 
 from . import __version__, reserve
-from . import reference as reference_module
 from . import release as release_module
 from .g5k_api import G5kApi
-from .oar_cli import OarCli, lab_wrap
-from .timeutil import G5K_TZ, walltime_seconds
+from .oar_cli import OarCli
+from .timeutil import walltime_seconds
 
 EXAMPLES = """  vm5k-topo -n 4 --platform lab | vm5k-oar -w 0:20:00 > reserved.json
   vm5k-oar --release -i reserved.json > released.json
@@ -23,32 +22,20 @@ EXAMPLES = """  vm5k-topo -n 4 --platform lab | vm5k-oar -w 0:20:00 > reserved.j
 def make_backend(platform, kind, oar_user, reference, api_user):
     if kind == "api":
         return G5kApi(user=api_user, reference=reference)
-    if platform == "lab":  # the lab's OAR runs here, for its unprivileged submit user
-        try:
-            from vm5k_lab import oar as lab_oar
-            tz = getattr(lab_oar, "TZ", "UTC")
-        except ImportError:
-            tz = "UTC"
-        # the server runs here: its own messages are in this machine's time zone
-        return OarCli(tz=tz, wrap=lab_wrap(oar_user), poll_seconds=2, margin=5, server_tz=None)
-    fqdn = socket.getfqdn()
-    local_site = fqdn.split(".")[-3] if fqdn.endswith(".grid5000.fr") and fqdn.count(".") >= 3 else None
-    # on a frontend its own site runs locally; every other site over ssh to its frontend
-    return OarCli(tz=G5K_TZ, poll_seconds=10,
-                  ssh_host=lambda site: None if site == local_site else f"{site}.grid5000.fr")
+    return OarCli(**platform.oar_settings(oar_user))  # where OAR runs and how to reach it
 
 
 def work(ctx, walltime, jobs, name, release, hosts, backend_kind, window, reference_path, oar_user,
          deploy, queue, api_user):
     doc = ctx.doc
-    platform = doc["vm5k"]["platform"]
+    platform = platforms.of(doc)
     path = reference_path or doc["vm5k"].get("reference")
     reference = None
     if path:
         try:
             reference = reference_module.load(path)
         except InputError:
-            if platform != "lab" or ctx.dry_run:
+            if not platform.site or ctx.dry_run:  # a one-site platform's OAR knows its hosts
                 raise
             ctx.log.warning("reference data %s not readable: using OAR's view of the hosts", path)
     if hosts:
@@ -58,11 +45,11 @@ def work(ctx, walltime, jobs, name, release, hosts, backend_kind, window, refere
     backend = make_backend(platform, backend_kind, oar_user, reference, api_user)
     if release:
         release_module.release(doc, backend, ctx.dry_run)
-        if platform == "lab" and not ctx.dry_run:
-            release_module.lab_vlans_back(doc)
+        if not ctx.dry_run:  # what the end of a KaVLAN job does to the hosts
+            platform.release_vlans(doc)
         return None
     if deploy is None:
-        deploy = platform == "g5k"  # the lab has no kadeploy
+        deploy = platform.deploys
     return reserve.run(ctx, backend, walltime=walltime, job_list=jobs, name=name,
                        window=walltime_seconds(window), reference=reference, deploy=deploy, queue=queue)
 

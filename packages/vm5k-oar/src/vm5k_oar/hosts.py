@@ -2,8 +2,7 @@
 from vm5k_doc.errors import InputError, NoResources
 from vm5k_doc.ids import check_id
 from vm5k_doc.placement import DEFAULT_CPU_RATIO, place
-
-from .reference import natural_key
+from vm5k_doc.reference import natural_key
 
 
 def host_record(fqdn, site, reference=None, cores=None, job_id=None, state="reserved"):

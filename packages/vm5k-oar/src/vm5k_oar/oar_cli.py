@@ -95,15 +95,3 @@ class OarCli(Backend):
         if code != 0 and "REGISTERED" not in stdout:
             log.warning("%s: oardel %s: %s", site, job_id, (stderr or stdout).strip().splitlines()[-1:])
         return code == 0
-
-
-def lab_wrap(user=None):
-    """How to run OAR commands on the lab: as its unprivileged submit user (root may not submit)."""
-    try:
-        from vm5k_lab import oar as lab_oar  # the lab knows its user and time zone
-        return lab_oar.command
-    except ImportError:
-        pass
-    if user and os.geteuid() == 0:
-        return lambda argv: ["runuser", "-u", user, "--", *argv]
-    return None

@@ -9,7 +9,7 @@ count is free, and the best window seen when none is.
 import bisect
 from dataclasses import dataclass, field
 
-from .reference import natural_key
+from vm5k_doc.reference import natural_key
 
 MARGIN = 120  # s after each busy end, as execo: jobs do not free their hosts to the second
 

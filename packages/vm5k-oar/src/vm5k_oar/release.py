@@ -1,10 +1,5 @@
 """`vm5k-oar --release`: delete the document's jobs and mark them (and their hosts) released."""
-import json
 import logging
-import os
-import shutil
-import subprocess
-import sys
 import time
 
 log = logging.getLogger("vm5k.oar")
@@ -49,31 +44,3 @@ def release(doc, backend, dry_run=False):
         if host.get("state") not in (None, "planned"):
             host["state"] = "released"
     return deleted
-
-
-def lab_vlans_back(doc, run=subprocess.run):
-    """The lab's side of a job end: on Grid'5000 OAR puts the nodes of a KaVLAN job back in
-    the default vlan; on the lab, `vm5k-lab kavlan HOST DEFAULT` for every host vm5k-hosts
-    moved (`hosts[].vlan`), and its default address back. Returns the ids moved; a failure
-    is a warning (the job is released anyway)."""
-    moved = []
-    exe = shutil.which("vm5k-lab") or shutil.which("vm5k-lab", path=os.path.dirname(sys.executable))
-    for host in doc.get("hosts") or []:
-        if host.get("vlan") is None:
-            continue
-        if exe is None:
-            log.warning("%s: still in vlan %s: vm5k-lab not found", host["id"], host["vlan"])
-            continue
-        proc = run([exe, "kavlan", host["id"], "DEFAULT"], capture_output=True, text=True, timeout=1800)
-        if proc.returncode != 0:
-            lines = (proc.stderr or proc.stdout).strip().splitlines()
-            log.warning("%s: still in vlan %s: %s", host["id"], host["vlan"], lines[-1] if lines else "failed")
-            continue
-        try:
-            address = json.loads(proc.stdout).get("address")
-        except ValueError:
-            address = None
-        host["address"] = host.pop("default_address", None) or address or host.get("address")
-        log.info("%s: back from vlan %s to the default network", host["id"], host.pop("vlan"))
-        moved.append(host["id"])
-    return moved

@@ -7,6 +7,7 @@
 import logging
 import time
 
+from vm5k_doc import platforms
 from vm5k_doc.errors import InputError, NoResources, PlatformError
 from vm5k_doc.ids import check_id
 
@@ -52,8 +53,8 @@ def parse_job_list(text, default_site=None):
 
 
 def sites_for(kinds, reference, platform):
-    if platform == "lab" and reference is None:
-        return ["lab"]
+    if reference is None and platform.site:  # a one-site platform, asked without reference data
+        return [platform.site]
     if reference is None:
         raise InputError("no reference data (vm5k.reference or --reference): cannot tell which sites to ask")
     sites = set()
@@ -146,10 +147,10 @@ def run(ctx, backend, *, walltime=None, job_list=None, name=None, window=86400, 
         deploy=False, queue=None):
     doc = ctx.doc
     request = doc.get("request") or {}
-    platform = doc["vm5k"]["platform"]
+    platform = platforms.of(doc)
     walltime = walltime_seconds(walltime or request.get("walltime") or "1:00:00")
     reservation = doc.setdefault("reservation", {})
-    reuse = parse_job_list(job_list, "lab" if platform == "lab" else None) if job_list else []
+    reuse = parse_job_list(job_list, platform.site) if job_list else []
     counts = wanted_module.host_counts(doc)
     reservation.setdefault("wanted", counts)
 
@@ -167,8 +168,7 @@ def run(ctx, backend, *, walltime=None, job_list=None, name=None, window=86400, 
     elif records:
         log.info("reusing the document's job(s): %s", ", ".join(f"{j['site']}:{j['id']}" for j in records))
     elif name and not ctx.dry_run:
-        sites = ["lab"] if reference is None and platform == "lab" else \
-            sites_for(wanted_module.kinds_of(counts, reference), reference, platform)
+        sites = sites_for(wanted_module.kinds_of(counts, reference) if reference else {}, reference, platform)
         for site in sites:
             for info in backend.jobs_named(site, name):
                 records.append(job_record(site, info.id, backend=backend, state=info.state, start=info.start, name=info.name))
@@ -177,13 +177,14 @@ def run(ctx, backend, *, walltime=None, job_list=None, name=None, window=86400, 
             reservation["jobs"] = records
 
     if not records:
-        if reference is None and platform != "lab":
+        if reference is None and not platform.site:
             raise InputError("no reference data (vm5k.reference or --reference)")
         if ctx.dry_run:
             return dry_run(ctx, reference, counts, walltime, name, deploy, queue)
         now = int(time.time())
-        lab_planning = None if reference else backend.planning("lab", now, now + walltime)
-        kinds = wanted_module.kinds_of(counts, reference, lab_planning)
+        # without reference data, a one-site platform's hosts are what its OAR lists
+        oar_planning = None if reference else backend.planning(platform.site, now, now + walltime)
+        kinds = wanted_module.kinds_of(counts, reference, oar_planning)
         wanted = wanted_module.build(doc, kinds, reference)
         records = search_and_submit(ctx, backend, wanted, kinds, sites_for(kinds, reference, platform),
                                     walltime, window, name or specs_module.DEFAULT_NAME, deploy, reference, queue)
@@ -213,7 +214,7 @@ def fill(doc, infos, reference):
 def dry_run(ctx, reference, counts, walltime, name, deploy, queue):
     """The same document from reference data only: every host free now, no job ids."""
     doc = ctx.doc
-    platform = doc["vm5k"]["platform"]
+    platform = platforms.of(doc)
     if reference is None:
         raise InputError("--dry-run needs reference data (vm5k.reference or --reference)")
     kinds = wanted_module.kinds_of(counts, reference)

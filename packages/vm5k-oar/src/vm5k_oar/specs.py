@@ -77,7 +77,7 @@ def split_blacklist(blacklist, site, reference):
         check_id(item, "blacklist entry")
         kind = reference.kind(item) if reference else None
         if kind == "cluster":
-            if reference.clusters[item] == site:
+            if reference.clusters[item].site == site:
                 clusters.append(item)
         elif kind is None:
             node = reference.node(item) if reference else None

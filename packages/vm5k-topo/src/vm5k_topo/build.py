@@ -6,12 +6,11 @@ add VMs, never drops them without --force).
 """
 import re
 
-from vm5k_doc import document
+from vm5k_doc import document, platforms
+from vm5k_doc import reference as reference_mod
 from vm5k_doc.errors import InputError
 
 from . import elements as elements_mod
-from . import platform as platform_mod
-from . import reference as reference_mod
 from . import sizing
 from . import template as template_mod
 
@@ -21,18 +20,8 @@ MAX_VMS = 1_000_000
 
 
 def new_document(ctx, platform="auto", reference=None, **_):
-    chosen = platform_mod.detect(platform)
-    return document.new(chosen, reference_path(chosen, reference))
-
-
-def reference_path(platform, given):
-    if given:
-        return given
-    if platform == "g5k":
-        return reference_mod.snapshot_path()
-    if platform == "lab":
-        return platform_mod.lab_reference()
-    return None
+    chosen = platforms.detect(platform)
+    return document.new(chosen.name, reference or chosen.reference_path())
 
 
 def check_walltime(text):
@@ -52,7 +41,7 @@ def run(ctx, n_vm=None, resources=None, blacklist=None, vm_template=None, distri
     meta = doc["vm5k"]
     if platform != "auto":
         meta["platform"] = platform
-    platform = meta["platform"]
+    platform = platforms.of(doc)
     request = doc.setdefault("request", {})
     explicit = ctx.input_kind == "xml" or request.get("distribution") == "explicit"
 
@@ -79,8 +68,7 @@ def run(ctx, n_vm=None, resources=None, blacklist=None, vm_template=None, distri
         request["resources"] = elements_mod.parse_resources(resources)
     if blacklist is not None:
         request["blacklist"] = elements_mod.parse_blacklist(blacklist)
-    request.setdefault("resources", [] if platform == "static" else
-                       [{"element": "grid5000" if platform == "g5k" else "lab", "hosts": 0}])
+    request.setdefault("resources", platform.default_resources())
     request.setdefault("blacklist", [])
     request["n_vm"] = len(vms)
     request["template"] = template
@@ -95,10 +83,10 @@ def run(ctx, n_vm=None, resources=None, blacklist=None, vm_template=None, distri
         request["kavlan"] = True
 
     reservation = doc.setdefault("reservation", {})
-    if platform == "static":  # no reference data, no scheduler: vm5k-oar --hosts gives the hosts
+    if not platform.scheduler:  # no reference data, no scheduler: vm5k-oar --hosts gives the hosts
         reservation["wanted"] = {}
         return None
-    path = meta.get("reference") or reference_path(platform, reference)
+    path = meta.get("reference") or reference or platform.reference_path()
     meta["reference"] = path
     ref = reference_mod.load(path)
     if explicit:

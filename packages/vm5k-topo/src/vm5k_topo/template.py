@@ -32,9 +32,8 @@ def parse(text):
 
 
 def complete(template, platform):
-    """The template with every key, platform defaults filling the gaps."""
-    from .platform import DEFAULT_BACKING_FILE, DEFAULT_HDD, DEFAULT_MEM
-    full = {"mem": DEFAULT_MEM[platform], "hdd": DEFAULT_HDD[platform], "n_cpu": 1, "cpuset": "auto",
-            "backing_file": DEFAULT_BACKING_FILE[platform], "real_file": False}
+    """The template with every key, the platform's defaults filling the gaps."""
+    full = {"mem": platform.default_mem, "hdd": platform.default_hdd, "n_cpu": 1, "cpuset": "auto",
+            "backing_file": platform.default_backing_file, "real_file": False}
     full.update(template)
     return full

@@ -3,7 +3,6 @@ kadeploy3 --vlan, the site's DHCP (g5k-subnets pairs MAC and IP), the bundled re
 import shutil
 import socket
 
-
 from .base import Platform
 
 G5K_TZ = "Europe/Paris"   # OAR's dates on Grid'5000

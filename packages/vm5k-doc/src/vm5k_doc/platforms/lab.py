@@ -94,9 +94,9 @@ class Lab(Platform):
     def oar_settings(self, oar_user=None):
         # the lab's OAR server runs on this machine, for an unprivileged submit user (root
         # may not submit); its messages are in this machine's time zone
-        oar = self.up()["oar"]
-        prefix = oar["command"] if not oar_user else ["runuser", "-u", oar_user, "--"]
-        return {"tz": oar["tz"], "wrap": lambda argv: [*prefix, *map(str, argv)], "poll_seconds": 2,
+        oar = self.status()["oar"]  # user and time zone are known while the lab is down
+        prefix = ["runuser", "-u", oar_user, "--"] if oar_user else oar.get("command", [])
+        return {"tz": oar.get("tz", "UTC"), "wrap": lambda argv: [*prefix, *map(str, argv)], "poll_seconds": 2,
                 "margin": 5, "server_tz": None}
 
     def ssh_key(self):
