@@ -6,7 +6,7 @@ import pytest
 from vm5k_doc.errors import InputError
 from vm5k_doc.schema import validate
 
-EXAMPLE = pathlib.Path(__file__).resolve().parents[4] / "shared" / "examples" / "deployment-lab.json"
+EXAMPLE = pathlib.Path(__file__).resolve().parents[3] / "examples" / "deployment-lab.json"
 
 
 def minimal():
@@ -15,7 +15,7 @@ def minimal():
             "hosts": [{"id": "host1.lab", "cores": 2, "mem_mb": 4096}]}
 
 
-def test_the_shared_example_document_validates():
+def test_the_example_document_validates():
     validate(json.loads(EXAMPLE.read_text()))
 
 
