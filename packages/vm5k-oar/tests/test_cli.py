@@ -7,7 +7,7 @@ import time
 import pytest
 from click.testing import CliRunner
 from vm5k_doc.reference import snapshot_path
-from vm5k_oar import cli
+from vm5k_oar import cli, stage
 from vm5k_oar.backend import Backend
 from vm5k_oar.oar_text import JobInfo, Submitted
 from vm5k_oar.planning import Block, Busy, PlanHost, Planning
@@ -65,7 +65,7 @@ class FakeOar(Backend):
 
 
 def run(monkeypatch, doc, backend, *args):
-    monkeypatch.setattr(cli, "make_backend", lambda *a, **k: backend)
+    monkeypatch.setattr(stage, "make_backend", lambda *a, **k: backend)
     result = CliRunner().invoke(cli.main, list(args), input=json.dumps(doc))
     out = json.loads(result.stdout) if result.stdout.strip() else None
     return result.exit_code, out, result.stderr

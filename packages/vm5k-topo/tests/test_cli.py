@@ -96,6 +96,7 @@ def test_rerun_on_own_failed_document_retries(topo, tmp_path):
 
 
 def test_auto_platform_without_lab_or_frontend_is_a_clear_error(topo, monkeypatch):
-    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no vm5k-lab on PATH
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # not on Grid'5000 (no oarsub)...
+    monkeypatch.setenv("VM5K_LAB", "/nonexistent/vm5k-lab")  # ...and no lab here, even if one runs
     status, _, err = topo("-n", "2")
     assert status == 2 and "no lab is running" in err

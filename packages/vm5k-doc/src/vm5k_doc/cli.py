@@ -1,38 +1,17 @@
-"""What every vm5k command shares (DESIGN.md §4): the same flags, the same streams, the
-same exit statuses, one-line errors, and the rule that the document is always written.
-
-A stage is a function `work(ctx, **options)` that changes `ctx.doc` in place and may
-return an ExitStatus (PARTIAL) or raise a Vm5kError. `run_stage` does the rest.
+"""What every vm5k command shares: the same flags, the same streams, the same exit
+statuses, one-line errors, and the rule that the document is always written. The stage
+itself runs through vm5k_doc.stage (a library call); this module is its command line.
 """
 import logging
 import signal
 import sys
-import time
-import traceback
-from dataclasses import dataclass, field
 
 import click
 
-from . import document, io
+from . import io
+from . import stage as stage_mod
 from .errors import InputError, Vm5kError
-from .events import EventLog
-from .schema import problem as schema_problem
 from .status import EXIT_STATUS_HELP, ExitStatus
-
-log = logging.getLogger("vm5k")
-
-
-@dataclass
-class StageContext:
-    stage: str
-    doc: dict
-    dry_run: bool = False
-    force: bool = False
-    verbose: int = 0
-    events: EventLog = None
-    log: logging.Logger = field(default_factory=lambda: log)
-    input_kind: str = "json"
-    input_lines: dict = field(default_factory=dict)  # XML lines of hosts/clusters, for errors
 
 
 def stage_options(func):
@@ -71,19 +50,17 @@ def fail(prog, message, status):
     sys.exit(int(status))
 
 
-def run_stage(stage, work, *, input_path=None, output_path=None, as_xml=False, dry_run=False,
-              force=False, events_path=None, verbose=0, quiet=False, new_document=None,
-              version=None, cleanup=False, **options):
-    """Read, check, run `work`, and always write the document; exit with its status.
+def run_stage(stage, work, *, input_path=None, output_path=None, as_xml=False, quiet=False,
+              new_document=None, **options):
+    """Read, run `work` (vm5k_doc.stage.run), and always write the document; exit with its status.
 
     new_document: for the first stage, a callable giving the document when no -i is
-    given (stdin is not read then). cleanup: this run releases or destroys what the
-    document holds (`vm5k-oar --release`, `vm5k-vms --destroy`): it runs on a failed
-    document too, since that is exactly when a granted job must still be released.
+    given (stdin is not read then). cleanup=True: the run releases or destroys what the
+    document holds, so it runs on a failed document too.
     """
     prog = f"vm5k-{stage}"
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    setup_logging(prog, verbose, quiet)
+    setup_logging(prog, options.get("verbose", 0), quiet)
     try:
         if input_path is None and new_document is not None:
             doc, kind, lines = None, "json", {}
@@ -92,55 +69,21 @@ def run_stage(stage, work, *, input_path=None, output_path=None, as_xml=False, d
     except Vm5kError as exc:
         fail(prog, str(exc), exc.status)
 
-    if doc is not None and not cleanup:
-        failed = document.failed_status(doc, stage)
-        if failed is not None:
-            log.warning("input document failed earlier (exit %s): passed through unchanged", failed)
-            io.write(doc, output_path, as_xml)
-            sys.exit(failed)
-
-    ctx = StageContext(stage=stage, doc=doc, dry_run=dry_run, force=force, verbose=verbose,
-                       events=EventLog(stage, events_path), input_kind=kind, input_lines=lines)
-    start, at = time.monotonic(), document.now()
-    status, message = ExitStatus.OK, None
+    result = stage_mod.run(stage, work, doc, new_document=new_document, input_kind=kind,
+                           input_lines=lines, **options)
+    if result.doc is None:
+        fail(prog, result.message, result.status)
     try:
-        if ctx.doc is None:
-            ctx.doc = new_document(ctx, **options)
-        result = work(ctx, **options)
-        if result is not None:
-            status = ExitStatus(result)
-    except Vm5kError as exc:
-        status, message = exc.status, str(exc)
-    except KeyboardInterrupt:
-        status, message = ExitStatus.INTERRUPTED, "interrupted"
-    except Exception as exc:  # a bug: keep the document, say it in one line
-        status, message = ExitStatus.ERROR, f"internal error: {type(exc).__name__}: {exc}"
-        if verbose:
-            traceback.print_exc()
-    finally:
-        ctx.events.close()
-
-    doc = ctx.doc
-    if doc is None:  # nothing was reached: there is no document to write
-        fail(prog, message or "no document", status)
-    if status in (ExitStatus.OK, ExitStatus.PARTIAL):
-        document.mark_stage(doc, stage, version or "0.1.0")
-    if dry_run:
-        doc["vm5k"]["dry_run"] = True
-    document.add_event(doc, stage, at, time.monotonic() - start, ok=status == ExitStatus.OK,
-                       status=status, message=message)
-    problem = schema_problem(doc) if status != ExitStatus.BAD_INPUT else None
-    try:
-        io.write(doc, output_path, as_xml)
+        io.write(result.doc, output_path, as_xml)
     except BrokenPipeError:
         pass
     except (OSError, TypeError, ValueError) as exc:
-        fail(prog, f"cannot write the document: {exc}", ExitStatus.ERROR if status == ExitStatus.OK else status)
-    if problem:  # our own output broke the schema: a bug, but the document is written
-        fail(prog, f"output document invalid: {problem}", ExitStatus.ERROR)
-    if message:
-        click.echo(f"{prog}: {'error' if status != ExitStatus.PARTIAL else 'partial'}: {message}", err=True)
-    sys.exit(int(status))
+        status = ExitStatus.ERROR if result.status == ExitStatus.OK else result.status
+        fail(prog, f"cannot write the document: {exc}", status)
+    if result.message:
+        kind = "partial" if result.status == ExitStatus.PARTIAL else "error"
+        click.echo(f"{prog}: {kind}: {result.message}", err=True)
+    sys.exit(int(result.status))
 
 
 def check_positive(name, value, maximum):

@@ -1,15 +1,8 @@
-"""vm5k-oar: the thin command line over reserve.py / release.py."""
+"""vm5k-oar: the thin command line over vm5k_oar.stage."""
 import click
-from vm5k_doc import platforms
-from vm5k_doc import reference as reference_module
 from vm5k_doc.cli import epilog, run_stage, stage_options
-from vm5k_doc.errors import InputError
 
-from . import __version__, reserve
-from . import release as release_module
-from .g5k_api import G5kApi
-from .oar_cli import OarCli
-from .timeutil import walltime_seconds
+from . import __version__, stage
 
 EXAMPLES = """  vm5k-topo -n 4 --platform lab | vm5k-oar -w 0:20:00 > reserved.json
   vm5k-oar --release -i reserved.json > released.json
@@ -17,41 +10,6 @@ EXAMPLES = """  vm5k-topo -n 4 --platform lab | vm5k-oar -w 0:20:00 > reserved.j
   vm5k-oar --name myexp -w 2:00:00 -i topo.json  # reuse the running job named myexp, or submit one
   vm5k-oar --dry-run -i topo.json             # planning from reference data only
   vm5k-oar --hosts h1.example.org,h2.example.org -i topo.json  # static hosts, no scheduler"""
-
-
-def make_backend(platform, kind, oar_user, reference, api_user):
-    if kind == "api":
-        return G5kApi(user=api_user, reference=reference)
-    return OarCli(**platform.oar_settings(oar_user))  # where OAR runs and how to reach it
-
-
-def work(ctx, walltime, jobs, name, release, hosts, backend_kind, window, reference_path, oar_user,
-         deploy, queue, api_user):
-    doc = ctx.doc
-    platform = platforms.of(doc)
-    path = reference_path or doc["vm5k"].get("reference")
-    reference = None
-    if path:
-        try:
-            reference = reference_module.load(path)
-        except InputError:
-            if not platform.site or ctx.dry_run:  # a one-site platform's OAR knows its hosts
-                raise
-            ctx.log.warning("reference data %s not readable: using OAR's view of the hosts", path)
-    if hosts:
-        return reserve.run_static(ctx, hosts, reference)
-    if walltime:
-        walltime_seconds(walltime)
-    backend = make_backend(platform, backend_kind, oar_user, reference, api_user)
-    if release:
-        release_module.release(doc, backend, ctx.dry_run)
-        if not ctx.dry_run:  # what the end of a KaVLAN job does to the hosts
-            platform.release_vlans(doc)
-        return None
-    if deploy is None:
-        deploy = platform.deploys
-    return reserve.run(ctx, backend, walltime=walltime, job_list=jobs, name=name,
-                       window=walltime_seconds(window), reference=reference, deploy=deploy, queue=queue)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=epilog(EXAMPLES))
@@ -74,7 +32,7 @@ def work(ctx, walltime, jobs, name, release, hosts, backend_kind, window, refere
 def main(**options):
     """Reserve hosts for the document's VMs: find a slot, submit one OAR job per site at one
     start date, wait until they run, write hosts, subnets/vlan and the VMs' placement."""
-    run_stage("oar", work, version=__version__, cleanup=bool(options.get("release")), **options)
+    run_stage("oar", stage.run, version=__version__, cleanup=bool(options.get("release")), **options)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
-"""vm5k-topo: thin CLI over vm5k_topo.build."""
+"""vm5k-topo: thin CLI over vm5k_topo.stage."""
 import click
 from vm5k_doc.cli import epilog, run_stage, stage_options
 
-from . import __version__, build
+from . import __version__, stage
 
 EXAMPLES = """  vm5k-topo -n 100 --platform g5k --dry-run -r lyon
   vm5k-topo -n 6 -t '<vm mem="128" n_cpu="1" backing_file="mini"/>' | vm5k-oar -w 0:30:00
@@ -30,5 +30,5 @@ def main(input_path, **options):
 
     Reads a topology (vm5k XML or a vm5k document) with -i, or builds N VMs with -n.
     """
-    run_stage("topo", build.run, input_path=input_path,
-              new_document=None if input_path else build.new_document, version=__version__, **options)
+    run_stage("topo", stage.run, input_path=input_path,
+              new_document=None if input_path else stage.new_document, version=__version__, **options)

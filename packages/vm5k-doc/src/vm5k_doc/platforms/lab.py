@@ -32,10 +32,12 @@ class Lab(Platform):
     # ------------------------------------------------------------ the vm5k-lab command
 
     def command(self):
-        # on PATH, or next to our own interpreter (a venv that is not activated)
-        exe = shutil.which("vm5k-lab") or shutil.which("vm5k-lab", path=os.path.dirname(sys.executable))
-        if exe is None:
-            raise PlatformError("vm5k-lab is not installed: the lab platform needs it")
+        # $VM5K_LAB (a lab installed elsewhere), on PATH, or next to our own interpreter
+        # (a venv that is not activated)
+        exe = (os.environ.get("VM5K_LAB") or shutil.which("vm5k-lab")
+               or shutil.which("vm5k-lab", path=os.path.dirname(sys.executable)))
+        if exe is None or not os.access(exe, os.X_OK):
+            raise PlatformError(f"vm5k-lab is not installed{f' at {exe}' if exe else ''}: the lab platform needs it")
         return exe
 
     def status(self, refresh=False):
