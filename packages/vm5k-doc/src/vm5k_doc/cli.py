@@ -5,6 +5,7 @@ itself runs through vm5k_doc.stage (a library call); this module is its command 
 import logging
 import signal
 import sys
+import traceback
 
 import click
 
@@ -43,6 +44,34 @@ def setup_logging(prog, verbose, quiet):
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+
+
+def run_command(prog, command, argv=None, verbose=False):
+    """Run a click command the way every vm5k command ends: a usage error or a Vm5kError
+    is one line `PROG: error: ...` and its exit status, Ctrl-C is 130, a bug is one line
+    (the traceback with -v). For the commands that are not stages (sweep, lab, doc)."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    argv = (sys.argv[1:] if argv is None else list(argv)) or ["--help"]  # bare command: its help
+    try:
+        status = command.main(argv, prog_name=prog, standalone_mode=False)
+    except click.exceptions.Abort:
+        status = ExitStatus.INTERRUPTED
+    except click.ClickException as exc:
+        click.echo(f"{prog}: error: {' '.join(exc.format_message().split())}", err=True)
+        status = ExitStatus.BAD_INPUT if exc.exit_code == 2 else exc.exit_code
+    except Vm5kError as exc:
+        if verbose:
+            traceback.print_exc()
+        click.echo(f"{prog}: error: {exc}", err=True)
+        status = exc.status
+    except KeyboardInterrupt:
+        status = ExitStatus.INTERRUPTED
+    except Exception as exc:  # a bug: one line, the traceback with -v
+        if verbose:
+            traceback.print_exc()
+        click.echo(f"{prog}: error: {type(exc).__name__}: {exc}", err=True)
+        status = ExitStatus.ERROR
+    sys.exit(int(status or 0))
 
 
 def fail(prog, message, status):
@@ -97,36 +126,33 @@ def check_positive(name, value, maximum):
                            "  vm5k-doc convert --xml < deployment.json > final_topo.xml\n"
                            "  vm5k-doc schema > document-v1.json"))
 @click.version_option(package_name="vm5k-doc")
-def main():
+def doc_commands():
     """Check and convert vm5k deployment documents."""
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 
-@main.command()
+def main(argv=None):
+    run_command("vm5k-doc", doc_commands, argv)
+
+
+@doc_commands.command()
 @click.option("-i", "--input", "input_path", default="-", metavar="FILE", help="Document (JSON or XML); '-' is stdin.")
 def validate(input_path):
     """Exit 0 if the document matches the schema, else 2 with one line naming the path."""
-    try:
-        doc, _, _ = io.read(input_path)
-    except Vm5kError as exc:
-        fail("vm5k-doc", str(exc), exc.status)
+    doc, _, _ = io.read(input_path)
     click.echo(f"ok: {len(doc.get('vms', []))} VMs, {len(doc.get('hosts', []))} hosts, "
                f"stages {','.join(doc['vm5k']['stages']) or '-'}", err=True)
 
 
-@main.command()
+@doc_commands.command()
 @click.option("-i", "--input", "input_path", default="-", metavar="FILE", help="Document (JSON or XML); '-' is stdin.")
 @click.option("--xml", "as_xml", is_flag=True, help="Write vm5k's state XML (default: JSON).")
 def convert(input_path, as_xml):
     """Read JSON or XML, write JSON or (--xml) vm5k's state XML."""
-    try:
-        doc, _, _ = io.read(input_path)
-    except Vm5kError as exc:
-        fail("vm5k-doc", str(exc), exc.status)
+    doc, _, _ = io.read(input_path)
     io.write(doc, "-", as_xml)
 
 
-@main.command()
+@doc_commands.command()
 def schema():
     """Print the JSON Schema of the document."""
     import json

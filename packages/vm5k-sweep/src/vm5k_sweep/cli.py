@@ -1,11 +1,10 @@
 """vm5k-sweep: the command line, a thin layer over params, store, runner and results."""
 import json
-import signal
 import sys
-import traceback
 
 import click
-from vm5k_doc.errors import InputError, Vm5kError
+from vm5k_doc.cli import run_command
+from vm5k_doc.errors import InputError
 from vm5k_doc.status import ExitStatus
 
 from . import __version__, runner
@@ -215,26 +214,6 @@ def skip(dir, keys, filters, states, everything, verbose, quiet):
 
 
 def main(argv=None):
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    args = (sys.argv[1:] if argv is None else argv) or ["--help"]
+    args = sys.argv[1:] if argv is None else argv
     _opts["verbose"] = any(a in ("-v", "--verbose") for a in args[: args.index("--") if "--" in args else None])
-    try:
-        rc = cli.main(args, prog_name=PROG, standalone_mode=False)
-    except click.exceptions.Abort:
-        rc = ExitStatus.INTERRUPTED
-    except click.ClickException as e:
-        click.echo(f"{PROG}: error: {' '.join(e.format_message().split())}", err=True)
-        rc = ExitStatus.BAD_INPUT if e.exit_code == 2 else e.exit_code
-    except Vm5kError as e:
-        if _opts["verbose"]:
-            traceback.print_exc()
-        click.echo(f"{PROG}: error: {e}", err=True)
-        rc = e.status
-    except KeyboardInterrupt:
-        rc = ExitStatus.INTERRUPTED
-    except Exception as e:  # a bug: one line, the traceback with -v
-        if _opts["verbose"]:
-            traceback.print_exc()
-        click.echo(f"{PROG}: error: {type(e).__name__}: {e}", err=True)
-        rc = ExitStatus.ERROR
-    sys.exit(int(rc or 0))
+    run_command(PROG, cli, args, verbose=_opts["verbose"])
