@@ -2,7 +2,7 @@
 import json
 import sys
 
-from . import document, xmlio
+from . import document, platforms, xmlio
 from .errors import InputError
 from .schema import validate
 
@@ -47,14 +47,9 @@ def parse_json(data, name="input"):
     return doc
 
 
-def platform_of(topology):
-    sites = {host.get("site") for host in topology["hosts"]}
-    return "lab" if sites == {"lab"} else "g5k"
-
-
 def document_from_topology(topology, platform=None):
     """A topology XML as a document after the topo stage: VMs placed as written."""
-    doc = document.new(platform or platform_of(topology))
+    doc = document.new(platform or platforms.of_sites({host.get("site") for host in topology["hosts"]}))
     counts = {}
     for host in topology["hosts"]:
         counts[host["cluster"]] = counts.get(host["cluster"], 0) + 1

@@ -242,9 +242,10 @@ def dry_run(ctx, reference, counts, walltime, name, deploy, queue):
 
 def run_static(ctx, names, reference=None):
     doc = ctx.doc
-    doc["vm5k"]["platform"] = "static"
+    static_platform = platforms.get("static")  # hosts given by name: no scheduler
+    doc["vm5k"]["platform"] = static_platform.name
     records = static.records(static.parse_list(names), reference, ctx.dry_run)
-    doc.setdefault("reservation", {}).setdefault("wanted", {"static": len(records)})
+    doc.setdefault("reservation", {}).setdefault("wanted", {static_platform.site: len(records)})
     doc["reservation"]["jobs"] = []
     planned = hosts_module.merge_hosts(doc, records)
     if planned:
