@@ -73,10 +73,25 @@ def problem(doc):
     if fast is not None:
         try:
             fast(doc)
-            return None
+            return consistency_problem(doc)
         except Exception:  # fastjsonschema's JsonSchemaException: get the precise message below
             pass
-    return error_line(doc)
+    return error_line(doc) or consistency_problem(doc)
+
+
+def consistency_problem(doc):
+    """What a schema cannot say: ids are unique, and a VM's host is one of the hosts."""
+    host_ids = {}
+    for path, records, seen in (("hosts", doc.get("hosts") or [], host_ids), ("vms", doc.get("vms") or [], {})):
+        for index, record in enumerate(records):
+            first = seen.setdefault(record["id"], index)
+            if first != index:
+                return f"$.{path}[{index}].id: duplicate id {record['id']!r} (also $.{path}[{first}])"
+    if host_ids:
+        for index, vm in enumerate(doc.get("vms") or []):
+            if vm.get("host") is not None and vm["host"] not in host_ids:
+                return f"$.vms[{index}].host: {vm['host']!r} is not one of the document's hosts"
+    return None
 
 
 def validate(doc, where="document"):
