@@ -3,6 +3,7 @@ statuses, one-line errors, and the rule that the document is always written. The
 itself runs through vm5k_doc.stage (a library call); this module is its command line.
 """
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -11,7 +12,7 @@ import click
 
 from . import io
 from . import stage as stage_mod
-from .errors import InputError, Vm5kError
+from .errors import Vm5kError
 from .status import EXIT_STATUS_HELP, ExitStatus
 
 
@@ -46,12 +47,15 @@ def setup_logging(prog, verbose, quiet):
     root.propagate = False
 
 
-def run_command(prog, command, argv=None, verbose=False):
+def run_command(prog, command, argv=None, verbose=False, bare_help=True):
     """Run a click command the way every vm5k command ends: a usage error or a Vm5kError
     is one line `PROG: error: ...` and its exit status, Ctrl-C is 130, a bug is one line
-    (the traceback with -v). For the commands that are not stages (sweep, lab, doc)."""
+    (the traceback with -v). bare_help: no arguments at all print the help (not for
+    stages, which read stdin then)."""
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    argv = (sys.argv[1:] if argv is None else list(argv)) or ["--help"]  # bare command: its help
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if bare_help and not argv:
+        argv = ["--help"]
     try:
         status = command.main(argv, prog_name=prog, standalone_mode=False)
     except click.exceptions.Abort:
@@ -72,6 +76,16 @@ def run_command(prog, command, argv=None, verbose=False):
         click.echo(f"{prog}: error: {type(exc).__name__}: {exc}", err=True)
         status = ExitStatus.ERROR
     sys.exit(int(status or 0))
+
+
+class Command(click.Command):
+    """A stage's click command: usage errors (`-n abc`) are one line and exit 2, like
+    every other error, instead of click's usage block."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        run_command(prog_name or os.path.basename(sys.argv[0]), self, args, bare_help=False)
 
 
 def fail(prog, message, status):
@@ -113,12 +127,6 @@ def run_stage(stage, work, *, input_path=None, output_path=None, as_xml=False, q
         kind = "partial" if result.status == ExitStatus.PARTIAL else "error"
         click.echo(f"{prog}: {kind}: {result.message}", err=True)
     sys.exit(int(result.status))
-
-
-def check_positive(name, value, maximum):
-    if value is not None and not 0 < value <= maximum:
-        raise InputError(f"{name} must be between 1 and {maximum}, got {value}")
-    return value
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]},

@@ -1,11 +1,11 @@
 """vm5k-hosts: the thin click layer over vm5k_hosts.stage."""
 import click
-from vm5k_doc.cli import epilog, run_stage, stage_options
+from vm5k_doc.cli import Command, epilog, run_stage, stage_options
 
 from . import __version__, images, stage, virt
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=epilog(
+@click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"]}, epilog=epilog(
     "  vm5k-topo -n 4 | vm5k-oar -w 0:20:00 | vm5k-net | vm5k-hosts | vm5k-vms\n"
     "  vm5k-hosts -i addressed.json -o ready.json --other-packages htop\n"
     "  vm5k-hosts --env-name debian12-nfs < addressed.json   # Grid'5000: kadeploy3\n"

@@ -1,6 +1,6 @@
 """vm5k-net: the thin CLI over vm5k_net.stage."""
 import click
-from vm5k_doc.cli import epilog, run_stage, stage_options
+from vm5k_doc.cli import Command, epilog, run_stage, stage_options
 
 from . import __version__, stage
 
@@ -10,7 +10,7 @@ EXAMPLES = """  vm5k-topo -n 4 | vm5k-oar -w 0:20:00 | vm5k-net | vm5k-hosts | v
   vm5k-net --dry-run --lists out/ < reserved.json | jq -r '.vms[] | "\\(.ip)\\t\\(.id)"'"""
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=epilog(EXAMPLES))
+@click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"]}, epilog=epilog(EXAMPLES))
 @stage_options
 @click.version_option(package_name="vm5k-net")
 @click.option("--kavlan", is_flag=True, help="Address VMs in the reserved vlan, with our own DHCP/DNS service node.")

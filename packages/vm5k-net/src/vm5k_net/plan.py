@@ -6,7 +6,7 @@ Pure: reads the document and reference data, returns the `network` record and th
 import ipaddress
 from dataclasses import dataclass, field
 
-from vm5k_doc import platforms, reference
+from vm5k_doc import checks, platforms, reference
 from vm5k_doc.errors import InputError, NoResources
 
 from . import pools
@@ -53,6 +53,8 @@ def host_addresses(doc):
 
 def build(doc, kavlan=False, reference_path=None, dry_run=False, domain=None, subnets=None):
     """The plan for this document (raises InputError / NoResources with one line)."""
+    if domain is not None:  # it goes into dnsmasq.conf, hosts files and root's scripts
+        checks.check_domain(domain, "--domain")
     reservation = doc.get("reservation")
     if reservation is None and not subnets:
         raise InputError("no reservation in the document: run vm5k-oar first (or give --subnet CIDR)")

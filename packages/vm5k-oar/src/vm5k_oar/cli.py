@@ -1,6 +1,6 @@
 """vm5k-oar: the thin command line over vm5k_oar.stage."""
 import click
-from vm5k_doc.cli import epilog, run_stage, stage_options
+from vm5k_doc.cli import Command, epilog, run_stage, stage_options
 
 from . import __version__, stage
 
@@ -12,7 +12,7 @@ EXAMPLES = """  vm5k-topo -n 4 --platform lab | vm5k-oar -w 0:20:00 > reserved.j
   vm5k-oar --hosts h1.example.org,h2.example.org -i topo.json  # static hosts, no scheduler"""
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=epilog(EXAMPLES))
+@click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"]}, epilog=epilog(EXAMPLES))
 @stage_options
 @click.version_option(__version__, package_name="vm5k-oar")
 @click.option("-w", "--walltime", metavar="H:MM:SS", help="Job walltime (default: request.walltime, else 1:00:00).")

@@ -1,6 +1,6 @@
 """vm5k-topo: thin CLI over vm5k_topo.stage."""
 import click
-from vm5k_doc.cli import epilog, run_stage, stage_options
+from vm5k_doc.cli import Command, epilog, run_stage, stage_options
 
 from . import __version__, stage
 
@@ -10,7 +10,7 @@ EXAMPLES = """  vm5k-topo -n 100 --platform g5k --dry-run -r lyon
   vm5k-topo -n 20 -r taurus:4,nancy -b graphene -d concentrated"""
 
 
-@click.command(epilog=epilog(EXAMPLES), context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.command(cls=Command, epilog=epilog(EXAMPLES), context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @stage_options
 @click.version_option(__version__, prog_name="vm5k-topo")
 @click.option("-n", "--n-vm", type=int, help="Number of VMs (vm-1..vm-N). Default 30 without -i.")

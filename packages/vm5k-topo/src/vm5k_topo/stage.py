@@ -6,7 +6,7 @@ add VMs, never drops them without --force).
 """
 import re
 
-from vm5k_doc import document, platforms
+from vm5k_doc import checks, document, platforms
 from vm5k_doc import reference as reference_mod
 from vm5k_doc.errors import InputError
 
@@ -45,8 +45,12 @@ def run(ctx, n_vm=None, resources=None, blacklist=None, vm_template=None, distri
     request = doc.setdefault("request", {})
     explicit = ctx.input_kind == "xml" or request.get("distribution") == "explicit"
 
-    if n_vm is not None and not 0 < n_vm <= MAX_VMS:
-        raise InputError(f"-n must be between 1 and {MAX_VMS}, got {n_vm}")
+    if n_vm is not None:
+        checks.check_number(n_vm, "-n", 1, MAX_VMS, integer=True)
+    if cpu_ratio is not None:
+        checks.check_number(cpu_ratio, "--cpu-ratio", 0.01, 1000)
+    if seed is not None:
+        checks.check_number(seed, "--seed", 0, 2**63 - 1, integer=True)
     if n_vm is None and not doc.get("vms") and not meta["stages"]:
         n_vm = 30  # vm5k's default, with a warning as vm5k did
         ctx.log.warning("neither -n nor -i given: %d VMs", n_vm)

@@ -1,6 +1,6 @@
 """vm5k-vms: the thin command line over deploy, destroy and migrate."""
 import click
-from vm5k_doc.cli import epilog, run_stage, stage_options
+from vm5k_doc.cli import Command, epilog, run_stage, stage_options
 from vm5k_doc.errors import InputError
 
 from . import __version__, deploy, destroy, migrate
@@ -31,7 +31,7 @@ def parse_migrations(values):
     return pairs
 
 
-@click.command(epilog=epilog(EXAMPLES), context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=Command, epilog=epilog(EXAMPLES), context_settings={"help_option_names": ["-h", "--help"]})
 @stage_options
 @click.version_option(__version__, package_name="vm5k-vms")
 @click.option("--destroy", "destroy_vms", is_flag=True,
