@@ -93,3 +93,21 @@ def test_documents_that_break_the_layer(change, line):
     assert problem(doc) is None
     change(doc)
     assert line in (problem(doc) or "")
+
+
+def test_reference_data_is_checked_before_it_reaches_sql_or_ssh(tmp_path):
+    from vm5k_doc import reference
+    site = {"site": {"uid": "lab"}, "clusters": [{"uid": "lab"}],
+            "nodes": [{"uid": "host1", "cluster": "lab", "network_address": "host1.lab') or ('1'='1"}]}
+    path = tmp_path / "lab.json"
+    path.write_text(__import__("json").dumps(site))
+    with pytest.raises(InputError, match="network_address .* is not a valid id"):
+        reference.load(str(path))
+    with pytest.raises(InputError, match="neither a regular file nor a directory"):
+        reference.load("/dev/zero")
+    big = tmp_path / "big" / "lab.json"
+    big.parent.mkdir()
+    with open(big, "wb") as handle:
+        handle.truncate(reference.MAX_FILE_BYTES + 1)
+    with pytest.raises(InputError, match="bigger than"):
+        reference.load(str(big))

@@ -13,9 +13,11 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 
+from .checks import check_address, check_id
 from .errors import InputError
 
 PLAN_FILE = "kavlan-and-subnets.json"
+MAX_FILE_BYTES = 64 * 2**20   # the biggest real site file is ~2 MB; /dev/zero is not a site
 # virtualization that runs x86 guests: Intel VT, AMD-V, and the lab's software emulation
 # (its hosts say `tcg` when KVM is unusable); arm64 nodes need arm images (left out)
 HW_VIRT = ("ivt", "amd-v", "tcg", "kvm")
@@ -109,7 +111,7 @@ class Reference:
     _plan: dict = field(default=None, repr=False)
 
     def add_site(self, data):
-        site = data["site"]["uid"]
+        site = check_id(data["site"]["uid"], "site uid")
         if site in self.sites:
             return
         self.sites[site] = data["site"]
@@ -170,9 +172,8 @@ class Reference:
             if not os.path.isfile(path):
                 raise InputError(f"reference {self.source}: no {PLAN_FILE} beside it")
             try:
-                with open(path, encoding="utf-8") as handle:
-                    self._plan = json.load(handle)
-            except (OSError, ValueError) as exc:
+                self._plan = json.loads(_read_capped(path))
+            except (OSError, ValueError, RecursionError) as exc:
                 raise InputError(f"reference {path}: {exc}") from None
         return self._plan
 
@@ -194,9 +195,13 @@ def node_from_json(data, site):
                 address = adapter["ip"]
                 break
     jobs = data.get("supported_job_types") or {}
-    uid = data["uid"]
-    return Node(uid=uid, fqdn=data.get("network_address") or f"{uid}.{site}.grid5000.fr",
-                site=data.get("site") or site, cluster=data.get("cluster") or uid.rsplit("-", 1)[0],
+    # names from a reference file reach OAR's SQL, ssh and dnsmasq: ids and addresses only
+    uid = check_id(data["uid"], "node uid")
+    fqdn = check_id(data.get("network_address") or f"{uid}.{site}.grid5000.fr", f"{uid}: network_address")
+    if address:
+        check_address(address, f"{uid}: address")
+    return Node(uid=uid, fqdn=fqdn, site=check_id(data.get("site") or site, f"{uid}: site"),
+                cluster=check_id(data.get("cluster") or uid.rsplit("-", 1)[0], f"{uid}: cluster"),
                 cores=arch.get("nb_cores"), threads=arch.get("nb_threads"),
                 mem_mb=int(ram // 2**20) if ram else None, address=address,
                 virtual=jobs.get("virtual", False), deploy=jobs.get("deploy", True),
@@ -204,11 +209,24 @@ def node_from_json(data, site):
                 kavlan=data.get("kavlan") or {}, main_device=main.get("device"))
 
 
+def _read_capped(path):
+    """The text of a regular file of at most MAX_FILE_BYTES."""
+    with open(path, "rb") as handle:
+        if not os.path.isfile(path):
+            raise InputError("not a regular file")
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(f"bigger than {MAX_FILE_BYTES // 2**20} MB")
+    return data.decode("utf-8")
+
+
 def _site_files(path):
     if os.path.isdir(path):
         return sorted(os.path.join(path, f) for f in os.listdir(path) if f.endswith(".json") and f != PLAN_FILE)
     if os.path.isfile(path):
         return [path]
+    if os.path.exists(path):
+        raise InputError(f"reference {path}: neither a regular file nor a directory")
     raise InputError(f"reference {path}: no such file or directory (vm5k.reference or --reference)")
 
 
@@ -219,11 +237,12 @@ def load(path=None, sites_required=True):
     reference = Reference(source=path, directory=path if os.path.isdir(path) else os.path.dirname(path))
     for filename in _site_files(path):
         try:
-            with open(filename, encoding="utf-8") as handle:
-                data = json.load(handle)
+            data = json.loads(_read_capped(filename))
             if isinstance(data, dict) and "site" in data and "nodes" in data:
                 reference.add_site(data)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        except InputError as exc:
+            raise InputError(f"reference {filename}: {exc}") from None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise InputError(f"reference {filename}: not in the Grid'5000 site layout ({exc})") from None
     if not reference.sites and sites_required:
         raise InputError(f"reference {path}: no site document (expected keys site, clusters, nodes)")

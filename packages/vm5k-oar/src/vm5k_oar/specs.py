@@ -53,14 +53,15 @@ class JobSpec:
 
 
 def sql_list(values):
-    return ", ".join(f"'{v}'" for v in sorted(values))
+    """'a', 'b' for OAR's SQL: every value is an id (no quote can get in)."""
+    return ", ".join(f"'{check_id(v, 'name in an OAR property')}'" for v in sorted(values))
 
 
 def host_part(kind, element, count, bad_clusters=(), bad_hosts=()):
     """`{cluster='x'}/nodes=N`, with the blacklist as SQL, as execo writes it."""
     conditions = []
     if kind == "cluster":
-        conditions.append(f"cluster='{element}'")
+        conditions.append(f"cluster='{check_id(element, 'cluster')}'")
     elif bad_clusters:
         conditions.append(f"cluster not in ({sql_list(bad_clusters)})")
     if bad_hosts:
