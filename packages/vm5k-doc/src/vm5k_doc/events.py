@@ -8,13 +8,17 @@ import threading
 import time
 
 from .document import now
+from .errors import InputError
 
 
 class EventLog:
     def __init__(self, stage, path=None):
         self.stage = stage
         self.path = path
-        self._handle = open(path, "a", encoding="utf-8") if path else None
+        try:
+            self._handle = open(path, "a", encoding="utf-8") if path else None
+        except OSError as exc:
+            raise InputError(f"--events {path}: {exc.strerror}") from None
         self._lock = threading.Lock()
         self.t0 = time.monotonic()
 

@@ -6,7 +6,9 @@ from . import document, platforms, xmlio
 from .errors import InputError
 from .schema import validate
 
-MAX_INPUT_BYTES = 1024 * 1024 * 1024
+# a document of 100 000 VMs is about 35 MB after every stage and under 1 GB of memory;
+# a bigger input is refused before it is parsed
+MAX_INPUT_BYTES = 64 * 2**20
 
 
 def read_bytes(source):
@@ -25,7 +27,7 @@ def read_bytes(source):
             raise InputError(f"cannot read {source}: {exc.strerror}") from None
         name = source
     if len(data) > MAX_INPUT_BYTES:
-        raise InputError(f"{name}: input larger than {MAX_INPUT_BYTES} bytes")
+        raise InputError(f"{name}: input larger than {MAX_INPUT_BYTES // 2**20} MB (refused before parsing)")
     if not data.strip():
         raise InputError(f"{name}: empty input (expected a vm5k JSON document or XML topology)")
     return data, name
@@ -42,9 +44,28 @@ def parse_json(data, name="input"):
         raise InputError(f"{name}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{name} line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(f"{name}: JSON nested too deeply") from None
     if not isinstance(doc, dict):
         raise InputError(f"{name}: a vm5k document is a JSON object, not {type(doc).__name__}")
+    if b"\\ud" in data.lower():  # an escaped surrogate: only a pair makes a character
+        _refuse_lone_surrogates(doc, name)
     return doc
+
+
+def _refuse_lone_surrogates(value, name, path="$"):
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(f"{name}: {path}: a lone UTF-16 surrogate (\\ud800-\\udfff) is not text") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_lone_surrogates(key, name, path)
+            _refuse_lone_surrogates(item, name, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_lone_surrogates(item, name, f"{path}[{index}]")
 
 
 def document_from_topology(topology, platform=None):
@@ -85,7 +106,15 @@ def dumps(doc, xml=False):
 
 
 def write(doc, target=None, xml=False):
-    data = dumps(doc, xml)
+    """Write the document. A document XML cannot carry (control characters in a value) is
+    written as JSON, which every stage reads, and InputError says so: nothing is lost."""
+    try:
+        data = dumps(doc, xml)
+    except ValueError as exc:
+        if not xml:
+            raise
+        write(doc, target)
+        raise InputError(f"--xml: {exc}; the document was written as JSON") from None
     if target in (None, "-"):
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()

@@ -60,8 +60,10 @@ def error_line(doc):
     message = error.message
     if error.validator == "additionalProperties":
         known = set(error.schema.get("properties", {}))
-        extra = sorted(k for k in error.instance if k not in known and not k.startswith("x-"))
-        message = f"unknown key(s) {', '.join(map(repr, extra))} (add 'x-' to keep your own keys)"
+        own_keys = "^x-" in error.schema.get("patternProperties", {})  # where x- keys are allowed
+        extra = sorted(k for k in error.instance if k not in known and not (own_keys and k.startswith("x-")))
+        hint = " (add 'x-' to keep your own keys)" if own_keys else ""
+        message = f"unknown key(s) {', '.join(map(repr, extra))}{hint}"
     if len(message) > 200:
         message = message[:200] + "..."
     return f"{json_path(error.absolute_path)}: {message}"

@@ -60,12 +60,13 @@ def run(stage, work, doc=None, *, new_document=None, dry_run=False, force=False,
             return Result(doc, ExitStatus(failed), passed_through=True)
 
     ctx = StageContext(stage=stage, doc=doc, dry_run=dry_run, force=force, verbose=verbose,
-                       events=EventLog(stage, events_path), input_kind=input_kind, input_lines=input_lines or {})
+                       events=EventLog(stage), input_kind=input_kind, input_lines=input_lines or {})
     start, at = time.monotonic(), document.now()
     status, message = ExitStatus.OK, None
     try:
         if ctx.doc is None:
             ctx.doc = new_document(ctx, **options)
+        ctx.events = EventLog(stage, events_path)  # a bad --events path: the document is still written
         result = work(ctx, **options)
         if result is not None:
             status = ExitStatus(result)
