@@ -2,6 +2,7 @@
 import subprocess
 
 import pytest
+from vm5k_doc import checks
 from vm5k_doc.errors import InputError
 from vm5k_hosts import images, prepare, virt
 
@@ -51,9 +52,10 @@ def test_virt_script_without_dev_kvm_says_qemu(tmp_path):
     assert virt.parse(out)[0] == "qemu"
 
 
-def test_image_plan_lab_and_paths(tmp_path):
+def test_image_plan_lab_and_paths(tmp_path, monkeypatch):
+    monkeypatch.setenv("VM5K_IMAGE_DIRS", f"{tmp_path}:/on/hosts")
     disk = tmp_path / "my disk.qcow2"
-    disk.write_bytes(b"disk")
+    disk.write_bytes(checks.QCOW2_MAGIC + b"disk")
     kernel, initrd = tmp_path / "vmlinuz", tmp_path / "initrd.gz"
     kernel.write_bytes(b"k"), initrd.write_bytes(b"i")
     lab = {"mini": {"built": True, "kernel": str(kernel), "initrd": str(initrd)}}
@@ -67,6 +69,20 @@ def test_image_plan_lab_and_paths(tmp_path):
     assert files[0].sha256 == images.sha256_file(kernel) and files[3].sha256 is None
     with pytest.raises(InputError):
         images.plan([{"backing_file": "relative.qcow2"}], "/img", lab)
+
+
+def test_a_document_cannot_pull_a_file_off_this_machine(tmp_path, monkeypatch):
+    """A shared document naming a key or /etc/shadow must not ship it to every host, nor
+    point a VM's disk at a host's file."""
+    monkeypatch.setenv("VM5K_IMAGE_DIRS", str(tmp_path / "images"))
+    (tmp_path / "images").mkdir()
+    key = tmp_path / "images" / "id_ed25519"
+    key.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    for path, why in (("/etc/shadow", "not under an image directory"), (str(key), "not a disk image"),
+                      ("/etc/../root/.ssh/id_rsa", "not under an image directory"),
+                      (f"{tmp_path}/images/../../etc/x.qcow2", "not under an image directory")):
+        with pytest.raises(InputError, match=why):
+            images.plan([{"backing_file": path}], "/img", {})
 
 
 def test_image_check_script_runs_and_caches(tmp_path):

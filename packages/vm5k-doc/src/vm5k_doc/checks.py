@@ -12,6 +12,7 @@ flags and reference data are checked here by the code that takes them.
     DNS domain         check_domain      dnsmasq.conf, hosts files, service-node scripts
     number             check_number      the document (finite, bounded)
     image file         check_image_file  copies to every host (hosts/images.py)
+    image on the hosts check_image_path  the VMs' backing files (hosts/images.py)
 """
 import math
 import os
@@ -70,6 +71,28 @@ def check_number(value, what, minimum=None, maximum=None, integer=False):
     return value
 
 
+# where image files may be taken from: Grid'5000's shared images, vm5k's own directory,
+# and the user's; VM5K_IMAGE_DIRS (colon-separated) replaces the list
+DEFAULT_IMAGE_DIRS = ("/grid5000/virt-images", "/var/lib/vm5k/images", "~/vm5k-images")
+
+
+def image_dirs():
+    listed = os.environ.get("VM5K_IMAGE_DIRS")
+    dirs = listed.split(":") if listed else DEFAULT_IMAGE_DIRS
+    return [os.path.expanduser(d) for d in dirs if d]
+
+
+def check_image_path(path, allowed_dirs, what="backing_file"):
+    """An absolute image path on the hosts (not readable here): under an image directory
+    once normalized, so a VM's disk is never /etc/shadow or a key of the host."""
+    normal = os.path.normpath(path)
+    if not os.path.isabs(normal) or not any(os.path.commonpath([normal, os.path.normpath(d)]) == os.path.normpath(d)
+                                            for d in allowed_dirs):
+        raise InputError(f"{what} {path!r}: not under an image directory ({', '.join(allowed_dirs)}); "
+                         f"set VM5K_IMAGE_DIRS to allow another")
+    return normal
+
+
 def check_image_file(path, allowed_dirs, what="backing_file"):
     """An image file the pipeline may copy to every host: a regular file under one of
     allowed_dirs (after resolving links) that starts like a disk image (qcow2 magic, or a
@@ -78,7 +101,7 @@ def check_image_file(path, allowed_dirs, what="backing_file"):
     roots = [os.path.realpath(d) for d in allowed_dirs]
     if not any(os.path.commonpath([real, root]) == root for root in roots):
         raise InputError(f"{what} {path!r}: not under an image directory ({', '.join(roots) or 'none allowed'}); "
-                         f"put the image there or set VM5K_IMAGE_DIRS")
+                         f"set VM5K_IMAGE_DIRS to allow another")
     if not os.path.isfile(real):
         raise InputError(f"{what} {path!r}: not a regular file")
     try:

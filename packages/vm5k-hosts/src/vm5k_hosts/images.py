@@ -2,7 +2,9 @@
 where missing or different, and checked by sha256.
 
 A backing_file is a lab image name (`mini`, `debian`: its kernel, initrd and disk files from
-`vm5k-lab status`) or an absolute path. A path that exists on the control node is copied to
+`vm5k-lab status`) or an absolute path under an image directory (vm5k_doc.checks.image_dirs:
+/grid5000/virt-images, /var/lib/vm5k/images, ~/vm5k-images, or $VM5K_IMAGE_DIRS); a local
+file must be a disk image (qcow2 or raw) there. A path that exists on the control node is copied to
 `<image_dir>/<name>/<basename>`; one that does not is taken to be on the hosts already and
 only checked there. Hosts keep `<file>.sha256` = "sha256 size mtime" next to each file, so
 a rerun does not hash the images again.
@@ -12,6 +14,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from vm5k_doc import checks
 from vm5k_doc.errors import InputError, PlatformError
 from vm5k_doc.ids import quote
 
@@ -49,10 +52,13 @@ def plan(vms, image_dir=DEFAULT_DIR, lab_images=None):
             sources = [(role, info[role]) for role in ROLES if info.get(role)]
             name = image
         elif os.path.isabs(image):
+            # a document must never pull a file off this machine, nor point a VM at a
+            # host's /etc/shadow: image files only, from image directories only
+            allowed = checks.image_dirs()
             if not os.path.exists(image):
-                files.append(ImageFile(image, "disk", None, image))
+                files.append(ImageFile(image, "disk", None, checks.check_image_path(image, allowed)))
                 continue
-            sources = [("disk", image)]
+            sources = [("disk", checks.check_image_file(image, allowed))]
             name = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(image)) or "image"
         else:
             raise InputError(f"backing_file {image!r} is neither a lab image nor an absolute path")
