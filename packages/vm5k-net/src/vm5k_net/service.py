@@ -8,8 +8,8 @@ file, never by name.
 import inspect
 import logging
 
-from vm5k_doc import dnsquery
-from vm5k_doc.errors import PlatformError
+from vm5k_doc import checks, dnsquery
+from vm5k_doc.errors import InputError, PlatformError
 from vm5k_doc.ids import quote
 
 from . import dnsmasq, remote
@@ -135,7 +135,10 @@ def stop_script(directory):
 
 def stop(record, ssh_address, key=None):
     """Stop the service node's dnsmasq; returns what it said ('stopped PID' or 'not running')."""
-    directory = record.get("service_dir") or dnsmasq.service_dir(record["vlan"])
+    # only ever our own directory: a document naming another would stop another dnsmasq
+    directory = dnsmasq.service_dir(checks.check_number(record.get("vlan"), "network.vlan", 1, 4094, integer=True))
+    if record.get("service_dir") not in (None, directory):
+        raise InputError(f"network.service_dir {record['service_dir']!r}: vm5k-net's is {directory}")
     said = remote.run_script(ssh_address, stop_script(directory), key=key).strip()
     log.info("service node %s: dnsmasq %s", record.get("service_node"), said)
     return said

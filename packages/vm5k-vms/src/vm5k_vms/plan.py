@@ -46,8 +46,17 @@ class VmPlan:
     seed_files: dict = field(default_factory=dict)
 
 
+VM_DIR_ROOTS = ("/tmp/", "/var/tmp/", "/var/lib/vm5k/")
+
+
 def vm_dir_of(host):
-    return (host.get("images") or {}).get("vm_dir") or VM_DIR
+    """Where the host keeps its VMs' files: below a temporary directory or vm5k's own (a
+    document must not make us write or remove files anywhere else; the create script
+    checks the directory is ours and not a link)."""
+    vm_dir = check_path((host.get("images") or {}).get("vm_dir") or VM_DIR, "hosts[].images.vm_dir")
+    if not vm_dir.startswith(VM_DIR_ROOTS) or "/../" in f"{vm_dir}/":
+        raise InputError(f"hosts[].images.vm_dir {vm_dir!r}: not below {', '.join(VM_DIR_ROOTS)}")
+    return vm_dir
 
 
 def paths(vm_id, vm_dir=VM_DIR):

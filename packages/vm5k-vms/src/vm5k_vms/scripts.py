@@ -75,7 +75,9 @@ def create_script(host, vms: list[VmPlan]) -> str:
     The VMs of a host go one after another; a failing VM does not stop the next."""
     out = [header(f"create and start {len(vms)} VMs", host)]
     dirs = sorted({vm.overlay.rsplit("/", 1)[0] for vm in vms})
-    out.append(f"mkdir -p {' '.join(quote(d) for d in dirs)} || {{ say - mkdir fail cannot create the VM directory; exit 1; }}")
+    for d in dirs:  # ours alone: on a shared /tmp another user may have made it first, or a link
+        out.append(f"mkdir -p -m 700 {quote(d)} && [ ! -L {quote(d)} ] && [ \"$(stat -c %u {quote(d)})\" = \"$(id -u)\" ] "
+                   f"|| {{ say - mkdir fail {quote(d)} is not a directory of ours; exit 1; }}")
     for vm in vms:
         vid = quote(vm.id)
         out.append(f"\n# {vm.id}")
