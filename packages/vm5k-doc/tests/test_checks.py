@@ -12,6 +12,7 @@ def test_the_schema_uses_the_layer_s_patterns():
     assert defs["id"]["pattern"] == checks.ID_PATTERN
     assert defs["address"]["pattern"] == checks.ADDRESS_PATTERN
     assert defs["domain"]["pattern"] == checks.DOMAIN_PATTERN
+    assert defs["vm"]["properties"]["backing_file"]["pattern"] == checks.BACKING_FILE_PATTERN
 
 
 @pytest.mark.parametrize("value", ["vm-1\n", "vm 1", "-oProxyCommand=x", "vm;rm", "vm$(id)", "", ".x", "a" * 254,

@@ -26,9 +26,12 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$(?!\n)"
 # a host name or an IPv4/IPv6 address: never an option (no leading '-'), no spaces, no '@'
 ADDRESS_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$(?!\n)"
 DOMAIN_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$(?!\n)"
+# a VM's backing file: an image name (the lab's `mini`) or an absolute path, no control characters
+BACKING_FILE_PATTERN = "^([A-Za-z0-9][A-Za-z0-9._-]*|/[^\\u0000-\\u001f\\u007f]*)$(?!\\n)"
 MAX_NAME_LEN = 253
 
-_ID_RE, _ADDRESS_RE, _DOMAIN_RE = (re.compile(p) for p in (ID_PATTERN, ADDRESS_PATTERN, DOMAIN_PATTERN))
+_ID_RE, _ADDRESS_RE, _DOMAIN_RE, _BACKING_RE = (re.compile(p) for p in (
+    ID_PATTERN, ADDRESS_PATTERN, DOMAIN_PATTERN, BACKING_FILE_PATTERN))
 
 # what a disk image starts with: qcow2, or a raw disk's MBR/GPT boot signature at 510
 QCOW2_MAGIC = b"QFI\xfb"
@@ -57,6 +60,13 @@ def check_domain(value, what="domain"):
     """A DNS name (labels of letters, digits and '-', separated by dots)."""
     if not _matches(_DOMAIN_RE, value):
         raise InputError(f"{what} {value!r} is not a DNS domain name (letters, digits, '-' and dots)")
+    return value
+
+
+def check_backing_file(value, what="backing_file"):
+    """An image name or an absolute path (where it may be taken from: check_image_file/path)."""
+    if not isinstance(value, str) or len(value) > 4096 or not _BACKING_RE.match(value):
+        raise InputError(f"{what} {value!r} is neither an image name nor an absolute path")
     return value
 
 

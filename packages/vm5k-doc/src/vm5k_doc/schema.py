@@ -9,9 +9,16 @@ from importlib import resources
 
 import jsonschema
 
+from . import checks
 from .errors import InputError
 
 VERSION = 1
+_PATTERN_WORDS = {
+    checks.ID_PATTERN: "a valid id (letters, digits, '.', '_', '-'; starting with a letter or digit)",
+    checks.ADDRESS_PATTERN: "a host name or an IP address",
+    checks.DOMAIN_PATTERN: "a DNS domain name (letters, digits, '-' and dots)",
+    checks.BACKING_FILE_PATTERN: "an image name nor an absolute path",
+}
 
 
 @functools.cache
@@ -57,16 +64,22 @@ def error_line(doc):
     error = jsonschema.exceptions.best_match(_precise().iter_errors(doc))
     if error is None:
         return None
+    return f"{json_path(error.absolute_path)}: {error_message(error)}"
+
+
+def error_message(error):
+    """A jsonschema error in a user's words: no regex, the keys that are not allowed."""
     message = error.message
+    if error.validator == "pattern" and error.validator_value in _PATTERN_WORDS:  # words, not a regex
+        words = _PATTERN_WORDS[error.validator_value]
+        message = f"{error.instance!r} is {'neither' if ' nor ' in words else 'not'} {words}"
     if error.validator == "additionalProperties":
         known = set(error.schema.get("properties", {}))
         own_keys = "^x-" in error.schema.get("patternProperties", {})  # where x- keys are allowed
         extra = sorted(k for k in error.instance if k not in known and not (own_keys and k.startswith("x-")))
         hint = " (add 'x-' to keep your own keys)" if own_keys else ""
         message = f"unknown key(s) {', '.join(map(repr, extra))}{hint}"
-    if len(message) > 200:
-        message = message[:200] + "..."
-    return f"{json_path(error.absolute_path)}: {message}"
+    return message if len(message) <= 200 else message[:200] + "..."
 
 
 def problem(doc):

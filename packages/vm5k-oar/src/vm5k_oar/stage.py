@@ -1,6 +1,6 @@
 """The oar stage: find a slot, reserve, wait, write the hosts (reserve.py), or give the
 jobs back (--release, release.py), through the OAR backend the platform says."""
-from vm5k_doc import platforms
+from vm5k_doc import checks, platforms
 from vm5k_doc import reference as reference_module
 from vm5k_doc.errors import InputError
 
@@ -20,6 +20,9 @@ def make_backend(platform, kind, oar_user, reference, api_user):
 def run(ctx, walltime=None, jobs=None, name=None, release=False, hosts=None, backend_kind="oar",
         window="24:00:00", reference_path=None, oar_user=None, deploy=None, queue=None, api_user=None):
     doc = ctx.doc
+    for flag, value in (("--name", name), ("--queue", queue), ("--oar-user", oar_user), ("--api-user", api_user)):
+        if value is not None:  # they reach OAR's command line and its SQL: names only
+            checks.check_id(value, flag)
     platform = platforms.of(doc)
     path = reference_path or doc["vm5k"].get("reference")
     reference = None
@@ -43,4 +46,4 @@ def run(ctx, walltime=None, jobs=None, name=None, release=False, hosts=None, bac
     if deploy is None:
         deploy = platform.deploys
     return reserve.run(ctx, backend, walltime=walltime, job_list=jobs, name=name,
-                       window=walltime_seconds(window), reference=reference, deploy=deploy, queue=queue)
+                       window=walltime_seconds(window, "--window"), reference=reference, deploy=deploy, queue=queue)

@@ -11,14 +11,14 @@ OAR_DATE_RE = re.compile(r"(\d{4}-\d{1,2}-\d{1,2} \d{1,2}:\d{1,2}:\d{1,2})")
 G5K_TZ = "Europe/Paris"  # Grid'5000 frontends; execo forces it too (format_oar_date)
 
 
-def walltime_seconds(walltime):
+def walltime_seconds(walltime, what="walltime"):
     match = WALLTIME_RE.match(str(walltime))
     if not match:
-        raise InputError(f"walltime {walltime!r} is not H:MM:SS")
+        raise InputError(f"{what} {walltime!r} is not H:MM:SS")
     hours, minutes, seconds = (int(x) for x in match.groups())
     total = hours * 3600 + minutes * 60 + seconds
     if total <= 0:
-        raise InputError(f"walltime {walltime!r} must be more than 0")
+        raise InputError(f"{what} {walltime!r} must be more than 0")
     return total
 
 

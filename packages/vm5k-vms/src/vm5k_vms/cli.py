@@ -1,5 +1,6 @@
 """vm5k-vms: the thin command line over deploy, destroy and migrate."""
 import click
+from vm5k_doc import checks
 from vm5k_doc.cli import Command, epilog, run_stage, stage_options
 from vm5k_doc.errors import InputError
 
@@ -13,6 +14,8 @@ EXAMPLES = """  vm5k-topo -n 6 | vm5k-oar -w 0:30:00 | vm5k-net | vm5k-hosts | v
 
 
 def work(ctx, destroy_vms, migrations, ssh_key, ssh_user, timeout, min_ready, leases):
+    checks.check_number(timeout, "--timeout", 1, 3600)  # click's range lets NaN through
+    checks.check_id(ssh_user, "--ssh-user")
     ssh = Ssh(user=ssh_user, key=ssh_key or default_key(ctx.doc["vm5k"].get("platform")))
     if destroy_vms:
         return destroy.run(ctx, ssh)
