@@ -13,12 +13,12 @@ import time
 
 from vm5k_doc import platforms
 from vm5k_doc.errors import InputError, PlatformError
+from vm5k_doc.remote import run_scripts
 from vm5k_doc.status import ExitStatus
 
 from . import scripts
 from .plan import plan_vm, vm_dir_of
 from .readiness import Readiness
-from .remote import run_scripts
 
 HOST_OK = (None, "ready", "deployed")  # host states a VM can run on
 

@@ -13,13 +13,13 @@ import time
 
 from vm5k_doc.errors import InputError
 from vm5k_doc.ids import check_id, join, quote
+from vm5k_doc.ssh import OPTIONS as SSH_OPTIONS
 from vm5k_doc.status import ExitStatus
 
 from . import scripts
 from .deploy import Deployment
 from .plan import plan_vm
 from .readiness import short
-from .remote import SSH_OPTIONS
 
 PING_INTERVAL = 0.1
 
