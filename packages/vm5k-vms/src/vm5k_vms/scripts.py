@@ -75,8 +75,8 @@ def create_script(host, vms: list[VmPlan]) -> str:
     The VMs of a host go one after another; a failing VM does not stop the next."""
     out = [header(f"create and start {len(vms)} VMs", host)]
     dirs = sorted({vm.overlay.rsplit("/", 1)[0] for vm in vms})
-    for d in dirs:  # ours alone: on a shared /tmp another user may have made it first, or a link
-        out.append(f"mkdir -p -m 700 {quote(d)} && [ ! -L {quote(d)} ] && [ \"$(stat -c %u {quote(d)})\" = \"$(id -u)\" ] "
+    for d in dirs:  # ours: on a shared /tmp another user may have made it first, or a link (755: qemu runs as its own user)
+        out.append(f"mkdir -p -m 755 {quote(d)} && [ ! -L {quote(d)} ] && [ \"$(stat -c %u {quote(d)})\" = \"$(id -u)\" ] "
                    f"|| {{ say - mkdir fail {quote(d)} is not a directory of ours; exit 1; }}")
     for vm in vms:
         vid = quote(vm.id)
