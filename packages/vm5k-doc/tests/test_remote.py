@@ -7,12 +7,12 @@ from vm5k_doc import remote
 from vm5k_doc.errors import InputError, PlatformError
 from vm5k_doc.ssh import Ssh
 
-# everything up to `--` is ssh's; then the host, then the command (`sh -s`)
+# everything up to `--` is ssh's; then the host, then the command (SH_STDIN)
 LOCAL_SSH = """#!/bin/sh
 while [ "$1" != "--" ]; do shift; done
 shift; host=$1; shift
 [ "$host" = down ] && { echo "ssh: connect to host down port 22: Connection refused" >&2; exit 255; }
-exec env VM5K_HOST="$host" "$@"
+exec env VM5K_HOST="$host" sh -c "$*"   # as sshd: the command through a shell
 """
 
 
@@ -92,3 +92,9 @@ def test_run_script_one_host(ssh):
 def test_an_error_is_never_a_line_of_the_reports(ssh):
     result = remote.run_scripts(ssh, {"h": ("h", "echo vm-1 create ok; exit 1")})["h"]
     assert result.error() == "exit 1"
+
+
+def test_a_command_that_reads_stdin_does_not_eat_the_script(ssh):
+    script = "echo before\ncat\nread line || echo eof\n" + "".join(f"echo {i}\n" for i in range(3000))
+    lines = remote.run_scripts(ssh, {"h": ("h", script)})["h"].lines
+    assert lines[:2] == ["before", "eof"] and lines[-1] == "2999" and len(lines) == 3002

@@ -10,17 +10,17 @@ import sys
 import tempfile
 import time
 
-from vm5k_hosts import images, remote
-from vm5k_hosts.platform import lab_status
+from vm5k_doc import platforms, remote, ssh
+from vm5k_hosts import broadcast, images
 
 DEST = "/tmp/vm5k-bench"      # private per lab host
 ROUNDS = 3
 
 
 def main(size_mb=200):
-    lab = lab_status()
+    lab = platforms.get("lab").up()
     addresses = [h["address"] for h in lab["hosts"]]
-    conn = remote.Connection(keyfile=lab["ssh"]["key"])
+    conn = ssh.Ssh(key=lab["ssh"]["key"])
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "image.bin")
         with open(path, "wb") as out:
@@ -28,22 +28,22 @@ def main(size_mb=200):
         want = images.sha256_file(path)
 
         def clean():
-            remote.run_scripts({a: f"rm -rf {DEST}; mkdir -p {DEST}" for a in addresses}, conn)
+            remote.run_scripts(conn, {a: (a, f"rm -rf {DEST}; mkdir -p {DEST}") for a in addresses})
 
         def verify():
-            got = remote.run_scripts({a: f"sha256sum {DEST}/image.bin" for a in addresses}, conn)
+            got = remote.run_scripts(conn, {a: (a, f"sha256sum {DEST}/image.bin") for a in addresses})
             bad = [a for a, r in got.items() if not r.ok or want not in r.stdout]
             assert not bad, f"checksum differs on {bad}"
 
         def scp_loop():
             for a in addresses:
-                subprocess.run(["scp", "-q", *conn.ssh_options, "-i", conn.keyfile, path,
+                subprocess.run(["scp", "-q", *ssh.options(conn.key), path,
                                 f"root@{a}:{DEST}/"], check=True)
 
         timings = {}
         for name, copy in (("scp loop", scp_loop),
-                           ("execo Put (parallel scp)", lambda: remote.broadcast([path], addresses, DEST, conn, "put")),
-                           ("ChainPut (vm5k-hosts)", lambda: remote.broadcast([path], addresses, DEST, conn, "chainput"))):
+                           ("execo Put (parallel scp)", lambda: broadcast.copy([path], addresses, DEST, conn, "put")),
+                           ("ChainPut (vm5k-hosts)", lambda: broadcast.copy([path], addresses, DEST, conn, "chainput"))):
             for _ in range(ROUNDS):   # the best of a few: the machine is shared and noisy
                 clean()
                 start = time.monotonic()

@@ -1,6 +1,6 @@
 """Run one script per host, all hosts in parallel, one ssh connection each (vm5k_doc.ssh).
 
-The script goes on stdin of `sh -s`, so its size is not bounded by ARG_MAX and nothing of
+The script goes on the ssh session's stdin (SH_STDIN), so its size is not bounded by ARG_MAX and nothing of
 it is on a command line. Output lines are handed to a callback as they arrive. Each host
 gets a HostResult (exit status, stdout, stderr, seconds); the group is a GroupResult, a
 dict {name: HostResult} with `succeeded` and `failed` as fabric's ThreadingGroup has.
@@ -8,12 +8,19 @@ dict {name: HostResult} with `succeeded` and `failed` as fabric's ThreadingGroup
 `ssh` is anything with `argv(address, *command)`: a vm5k_doc.ssh.Ssh, or in tests a local
 shell standing in for the host.
 """
+import os
+import signal
 import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
 
 from .errors import PlatformError
+
+# the remote command: sh reads the script from the ssh session's stdin (as fd 3) while the
+# script's commands read /dev/null, so one that reads stdin (apt-get, cat) cannot eat the
+# rest of the script (dash reads a script on stdin by blocks, not by lines)
+SH_STDIN = ("sh", "/dev/fd/3", "3<&0", "</dev/null")
 
 
 @dataclass
@@ -64,6 +71,14 @@ class GroupResult(dict):
         return {name: r for name, r in self.items() if not r.ok}
 
 
+def kill(proc):
+    """Kill ssh and what it started here (a ProxyCommand): its own session's process group."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def run_scripts(ssh, scripts, on_line=None, timeout=600):
     """scripts: {name: (address, script text)}; returns a GroupResult {name: HostResult}.
 
@@ -84,11 +99,11 @@ def run_scripts(ssh, scripts, on_line=None, timeout=600):
             return
         procs.append(proc)
 
-        def kill():
+        def timed_out():
             result.timed_out = timeout
-            proc.kill()
+            kill(proc)
 
-        timer = threading.Timer(timeout, kill)
+        timer = threading.Timer(timeout, timed_out)
         timer.start()
         err = []
         err_thread = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
@@ -109,7 +124,7 @@ def run_scripts(ssh, scripts, on_line=None, timeout=600):
         finally:
             timer.cancel()
             if proc.poll() is None:
-                proc.kill()
+                kill(proc)
                 proc.wait()
         err_thread.join(5)
         result.returncode = proc.returncode
@@ -117,7 +132,7 @@ def run_scripts(ssh, scripts, on_line=None, timeout=600):
         result.seconds = round(time.monotonic() - start, 3)
 
     # every destination is checked (vm5k_doc.ssh) before any host is reached
-    argvs = {name: ssh.argv(address, "sh", "-s") for name, (address, _) in scripts.items()}
+    argvs = {name: ssh.argv(address, *SH_STDIN) for name, (address, _) in scripts.items()}
     for name, (_, script) in scripts.items():
         thread = threading.Thread(target=one, args=(name, argvs[name], script), daemon=True)
         thread.start()
@@ -129,7 +144,7 @@ def run_scripts(ssh, scripts, on_line=None, timeout=600):
     except KeyboardInterrupt:
         for proc in procs:
             if proc.poll() is None:
-                proc.kill()
+                kill(proc)
         raise
     return results
 

@@ -7,6 +7,7 @@ possibly prefixed by `[server]` padded to 10 characters in multi-server mode.
 import re
 import subprocess
 
+from vm5k_doc import ssh
 from vm5k_doc.errors import InputError
 from vm5k_doc.ids import check_id, join
 
@@ -66,7 +67,7 @@ def kadeploy(site, hosts, frontend_ssh=True, timeout=3600, **options):
     """Run kadeploy3 for the hosts of one site (on its frontend through ssh, or here)."""
     argv = kadeploy_argv(hosts, **options)
     if frontend_ssh:
-        argv = ["ssh", "-o", "BatchMode=yes", check_id(site, "site"), join(argv)]
+        argv = ssh.argv(check_id(site, "site"), join(argv))
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:

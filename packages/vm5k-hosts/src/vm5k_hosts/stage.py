@@ -10,9 +10,10 @@ from vm5k_doc import platforms
 from vm5k_doc.errors import InputError, PlatformError
 from vm5k_doc.ids import check_id
 from vm5k_doc.platforms.base import record_vlan
+from vm5k_doc.remote import run_scripts
 from vm5k_doc.status import ExitStatus
 
-from . import deploy, failures, images, kavlan, prepare, remote, virt
+from . import broadcast, deploy, failures, images, kavlan, prepare, virt
 from .platform import connection
 
 SKIP_STATES = ("KO", "released")
@@ -34,15 +35,15 @@ class Steps:
         if not todo:
             return {}
         start = time.monotonic()
-        results = remote.run_scripts({address(h): script_for(h) for h in todo}, self.conn,
-                                     timeout=timeout or self.timeout)
+        results = run_scripts(self.conn, {h["id"]: (address(h), script_for(h)) for h in todo},
+                              timeout=timeout or self.timeout)
         self.ctx.log.info("%s: %d hosts in %.1f s", step, len(todo), time.monotonic() - start)
         out = {}
         for host in todo:
-            result = out[host["id"]] = results[address(host)]
+            result = out[host["id"]] = results[host["id"]]
             host.setdefault("timings", {})[step] = result.seconds
             if not result.ok:
-                self.ko(host, step, result.reason, result.tail())
+                self.ko(host, step, result.error(), result.tail())
             elif on_ok is not None:
                 problem = on_ok(host, result)
                 if problem:
@@ -137,9 +138,9 @@ def deploy_g5k(ctx, steps, doc, env_name, env_file, env_user, forcedeploy, retri
     check = lambda h: deploy.CHECK_DEPLOYED  # noqa: E731
     todo = list(steps.alive())
     if not forcedeploy:   # a host already deployed is not deployed again
-        found = remote.run_scripts({address(h): deploy.CHECK_DEPLOYED for h in todo}, steps.conn,
-                                   timeout=60)
-        todo = [h for h in todo if not found[address(h)].ok]
+        found = run_scripts(steps.conn, {h["id"]: (address(h), deploy.CHECK_DEPLOYED) for h in todo},
+                            timeout=60)
+        todo = [h for h in todo if not found[h["id"]].ok]
     vlan = kavlan.wanted_vlan(doc)
     for attempt in range(1 + retries):
         if not todo:
@@ -191,7 +192,7 @@ def place_images(ctx, steps, files, conn, method):
         sources = [files[i].source for i in indexes]
         ctx.log.info("images: %s to %d hosts (%s)", ", ".join(s.rsplit("/", 1)[-1] for s in sources),
                      len(targets), method)
-        remote.broadcast(sources, [address(h) for h in targets], directory, conn, method)
+        broadcast.copy(sources, [address(h) for h in targets], directory, conn, method)
         for h in targets:
             steps.changed(h, [f"image {files[i].dest} copied" for i in indexes])
             copied.append(h)
