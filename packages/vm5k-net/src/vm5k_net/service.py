@@ -8,11 +8,12 @@ file, never by name.
 import inspect
 import logging
 
-from vm5k_doc import checks, dnsquery
+from vm5k_doc import checks, dnsquery, remote
 from vm5k_doc.errors import InputError, PlatformError
 from vm5k_doc.ids import quote
+from vm5k_doc.ssh import Ssh
 
-from . import dnsmasq, remote
+from . import dnsmasq
 
 log = logging.getLogger("vm5k")
 EOF_MARK = "VM5K_NET_EOF_7f3a"  # no line of ours ('MAC,IP,NAME', 'IP NAME', 'key=value') equals it
@@ -92,7 +93,7 @@ def dns_check_lines(record, assignments):
 def start(record, assignments, ssh_address, key=None, extra_names=()):
     """Configure, start and check the service node; returns what to record in `network`."""
     script = setup_script(record, assignments, extra_names)
-    output = remote.run_script(ssh_address, script, key=key).split()
+    output = remote.run_script(Ssh(key=key), ssh_address, script).split()
     action, pid = (output[-2], int(output[-1])) if len(output) >= 2 and output[-1].isdigit() else ("?", None)
     log.info("service node %s: dnsmasq %s (pid %s), %d bindings", record["service_node"], action, pid,
              len(assignments))
@@ -139,6 +140,6 @@ def stop(record, ssh_address, key=None):
     directory = dnsmasq.service_dir(checks.check_number(record.get("vlan"), "network.vlan", 1, 4094, integer=True))
     if record.get("service_dir") not in (None, directory):
         raise InputError(f"network.service_dir {record['service_dir']!r}: vm5k-net's is {directory}")
-    said = remote.run_script(ssh_address, stop_script(directory), key=key).strip()
+    said = remote.run_script(Ssh(key=key), ssh_address, stop_script(directory)).strip()
     log.info("service node %s: dnsmasq %s", record.get("service_node"), said)
     return said

@@ -9,6 +9,7 @@ the DHCP server of the mode hand out exactly that plan.
 """
 from vm5k_doc import platforms
 from vm5k_doc.errors import InputError
+from vm5k_doc.ssh import find_key
 
 from . import dnsmasq, lists, service
 from . import plan as plan_mod
@@ -50,7 +51,7 @@ def run(ctx, kavlan=False, reference=None, lists_dir=None, ssh_key=None, domain=
     if ctx.dry_run or plan.planned:
         return None
     if plan.mode == "kavlan":
-        key = ssh_key or platform.ssh_key()
+        key = find_key(ssh_key, platform.ssh_key)
         network.update(service.start(network, assignments, plan.service["ssh_address"], key=key,
                                      extra_names=plan.service["names"]))
     else:  # subnet mode: the platform's own DHCP/DNS, if it has one, serves the plan
@@ -79,7 +80,7 @@ def stop(ctx, ssh_key=None):
     if ctx.dry_run:
         ctx.log.info("dry run: would stop dnsmasq on %s", network["service_node"])
         return None
-    key = ssh_key or platforms.of(ctx.doc).ssh_key()
+    key = find_key(ssh_key, platforms.of(ctx.doc).ssh_key)
     service.stop(network, service_ssh_address(ctx.doc, network), key=key)
     network.pop("service_pid", None)
     return None
