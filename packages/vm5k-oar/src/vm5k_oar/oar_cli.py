@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 
+from vm5k_doc import ssh
 from vm5k_doc.errors import PlatformError
 from vm5k_doc.ids import join
 
@@ -39,7 +40,7 @@ class OarCli(Backend):
         env = None
         destination = self.ssh_host(site) if self.ssh_host else None
         if destination:
-            argv = ["ssh", "-o", "BatchMode=yes", destination, f"TZ={self.tz} {join(argv)}"]
+            argv = ssh.argv(destination, f"TZ={self.tz} {join(argv)}")
         else:
             argv = self.wrap(argv) if self.wrap else list(argv)
             env = dict(os.environ, TZ=self.tz)

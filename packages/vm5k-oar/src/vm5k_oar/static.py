@@ -4,6 +4,7 @@ Cores and RAM come from the reference data when it knows the host, else from the
 itself (one ssh per host: nproc and /proc/meminfo)."""
 import subprocess
 
+from vm5k_doc import ssh
 from vm5k_doc.errors import InputError, PlatformError
 from vm5k_doc.ids import check_id
 
@@ -23,7 +24,7 @@ def parse_list(text):
 
 def probe(host, user="root", runner=subprocess.run):
     """(threads, cores, mem_mb) of a host over ssh."""
-    argv = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-l", user, host, PROBE]
+    argv = ssh.argv(host, PROBE, user=user)
     try:
         done = runner(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
