@@ -112,3 +112,11 @@ def test_flags_in_docs_exist(path):
             if not has_flag(text, flag):
                 missing.append(f"{' '.join(argv) or '(any command)'} {flag}   in `{snippet.strip()[:70]}`")
     assert not missing, f"{path.name}: flags not in --help:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
+def test_docs_stand_alone(path):
+    """The repo's docs name nothing outside the repo (no reading material beside it)."""
+    text = path.read_text()
+    for outside in ("../shared", "/work/", "DESIGN.md"):
+        assert outside not in text, f"{path.name} names {outside}"
