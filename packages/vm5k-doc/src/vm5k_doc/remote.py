@@ -1,12 +1,13 @@
 """Run one script per host, all hosts in parallel, one ssh connection each (vm5k_doc.ssh).
 
-The script goes on the ssh session's stdin (SH_STDIN), so its size is not bounded by ARG_MAX and nothing of
-it is on a command line. Output lines are handed to a callback as they arrive. Each host
-gets a HostResult (exit status, stdout, stderr, seconds); the group is a GroupResult, a
-dict {name: HostResult} with `succeeded` and `failed` as fabric's ThreadingGroup has.
+The script goes on the ssh session's stdin (SH_STDIN), so its size is not bounded by
+ARG_MAX and nothing of it is on a command line. Output lines are handed to a callback as
+they arrive. Each host gets a HostResult (exit status, stdout, stderr, seconds); the group
+is a GroupResult, a dict {name: HostResult} with `succeeded` and `failed` as fabric's
+ThreadingGroup has.
 
-`ssh` is anything with `argv(address, *command)`: a vm5k_doc.ssh.Ssh, or in tests a local
-shell standing in for the host.
+`ssh` is a vm5k_doc.ssh.Ssh (anything with `argv(address, *command)`); tests give it a
+`program` that runs the command here instead of on a host.
 """
 import os
 import signal
