@@ -1,5 +1,7 @@
 """Job specs and oarsub command lines, compared with the ones vm5k produced (notes §4.3)."""
+import pytest
 from vm5k_doc import reference as reference_module
+from vm5k_doc.errors import InputError
 from vm5k_oar.planning import Slot
 from vm5k_oar.specs import JobSpec, build, slash_22_count
 from vm5k_oar.timeutil import parse_oar_date
@@ -50,3 +52,22 @@ def test_argv_keeps_hostile_values_single_words():
     spec = JobSpec("lab", "nodes=1", 60, name="x'; rm -rf / #", reservation=None)
     argv = spec.oarsub_argv(PARIS)
     assert argv[-3:] == ["-n", "x'; rm -rf / #", "sleep 31536000"] and "-r" not in argv
+
+
+def test_exotic_and_production_clusters_get_their_type_and_queue():
+    from vm5k_oar import specs
+    ref = reference_module.load()
+    assert specs.cluster_needs(ref, ["troll"], "grenoble") == (True, None)
+    assert specs.cluster_needs(ref, ["grele"], "nancy") == (False, "production")
+    assert specs.cluster_needs(ref, ["grele"], "nancy", "production") == (False, "production")
+    with pytest.raises(InputError, match="queue production"):
+        specs.cluster_needs(ref, ["grele"], "nancy", "default")
+    with pytest.raises(InputError, match="different OAR queues"):
+        specs.cluster_needs(ref, ["grele", "gros"], "nancy")
+
+
+def test_a_pinned_site_request_names_its_clusters():
+    from vm5k_oar import specs
+    assert specs.host_part("site", "lyon", 2, allowed=["nova", "taurus"]) == "{cluster in ('nova', 'taurus')}/nodes=2"
+    assert specs.host_part("site", "lyon", 2, bad_clusters=["taurus"], allowed=["nova", "taurus"]) == \
+        "{cluster in ('nova')}/nodes=2"

@@ -31,7 +31,7 @@ def expected_hosts(cluster, n, mem, n_cpu, ratio=3.0, unit="cores"):
     ("dahu", 64, 8192, 2),        # grenoble, 32 cores, 192 GB
 ])
 def test_hosts_per_cluster_follow_cores_and_ram(ref, cluster, n, mem, n_cpu):
-    wanted, _ = sizing.size(vms(n, mem, n_cpu), elements.classify([{"element": cluster, "hosts": 0}], ref), ref)
+    wanted, _, _ = sizing.size(vms(n, mem, n_cpu), elements.classify([{"element": cluster, "hosts": 0}], ref), ref)
     assert wanted == {cluster: expected_hosts(ref.clusters[cluster], n, mem, n_cpu)}
 
 
@@ -39,14 +39,14 @@ def test_threads_count_when_asked(ref):
     taurus = ref.clusters["taurus"]
     assert taurus.threads == 2 * taurus.cores
     spec = [{"element": "taurus", "hosts": 0}]
-    by_core, _ = sizing.size(vms(100, 512), elements.classify(spec, ref), ref, cpu_ratio=1)
-    by_thread, _ = sizing.size(vms(100, 512), elements.classify(spec, ref), ref, cpu_ratio=1, vcore="thread")
+    by_core, _, _ = sizing.size(vms(100, 512), elements.classify(spec, ref), ref, cpu_ratio=1)
+    by_thread, _, _ = sizing.size(vms(100, 512), elements.classify(spec, ref), ref, cpu_ratio=1, vcore="thread")
     assert by_core == {"taurus": math.ceil(100 / 12)} and by_thread == {"taurus": math.ceil(100 / 24)}
 
 
 def test_sized_hosts_really_place_the_vms(ref):
     some = vms(100)
-    wanted, _ = sizing.size(some, elements.classify([{"element": "lyon", "hosts": 0}], ref), ref)
+    wanted, _, _ = sizing.size(some, elements.classify([{"element": "lyon", "hosts": 0}], ref), ref)
     hosts = [ref.clusters[c].node_record(f"{c}-{i}") for c, n in wanted.items() for i in range(1, n + 1)]
     place(some, hosts)
     assert all(vm["host"] for vm in some)
@@ -62,9 +62,9 @@ def test_site_skips_clusters_without_virtualization(ref):
 
 def test_blacklist_and_counts(ref):
     spec = elements.classify(elements.parse_resources("lyon"), ref)
-    wanted, _ = sizing.size(vms(20), spec, ref, blacklist=["nova"])
+    wanted, _, _ = sizing.size(vms(20), spec, ref, blacklist=["nova"])
     assert "nova" not in wanted
-    wanted, _ = sizing.size(vms(10), elements.classify(elements.parse_resources("taurus:4"), ref), ref)
+    wanted, _, _ = sizing.size(vms(10), elements.classify(elements.parse_resources("taurus:4"), ref), ref)
     assert wanted == {"taurus": 4}
 
 
@@ -82,3 +82,16 @@ def test_unknown_elements(ref):
         elements.parse_resources("taurus:x")
     with pytest.raises(InputError, match="not a valid id"):
         elements.parse_resources("taurus;reboot")
+
+
+def test_counted_sites_are_sized_on_what_oar_may_grant(ref):
+    """-r lyon:2 names only the clusters the plan counted on, sized on the smallest of them."""
+    spec = elements.classify(elements.parse_resources("lyon:2"), ref)
+    wanted, _, pinned = sizing.size(vms(90), spec, ref)
+    assert wanted == {"lyon": 2} and pinned["lyon"]
+    smallest = min(ref.clusters[c].mem_mb for c in pinned["lyon"])
+    assert all(not ref.clusters[c].exotic and ref.clusters[c].default_queue and ref.clusters[c].virtualizable
+               for c in pinned["lyon"])
+    assert smallest * 2 >= 90 * 1024
+    wanted, _, pinned = sizing.size(vms(20), elements.classify(elements.parse_resources("grid5000:10"), ref), ref)
+    assert wanted == {"grid5000": 10} and all(ref.clusters[c].default_queue for c in pinned["grid5000"])

@@ -79,6 +79,7 @@ class Wanted:
     slash_22: dict = field(default_factory=dict)   # site -> number of /22 blocks
     kavlan: bool = False
     blacklist: set = field(default_factory=set)    # hosts, clusters or sites
+    clusters: dict = field(default_factory=dict)   # site/grid5000 element -> clusters it may take hosts from
 
     def slash_22_for(self, site, fqdns, n_sites):
         """/22 blocks to ask on `site` for the chosen hosts (wanted.py sets the real rule)."""
@@ -115,15 +116,17 @@ def distribute(free_hosts, wanted):
     chosen, met, asked = {}, 0, 0
     order = {"cluster": 0, "site": 1, "grid5000": 2}
     for element, (kind, count) in sorted(wanted.elements.items(), key=lambda e: order[e[1][0]]):
+        allowed = wanted.clusters.get(element)  # what the job will name: the plan counts on no other
         if kind == "grid5000":
             pools = {}
             for host in free_hosts:
-                if host.fqdn not in taken:
+                if host.fqdn not in taken and (not allowed or host.cluster in allowed):
                     pools.setdefault(host.site, []).append(host)
             picks = _round_robin(pools, count)
         else:
             attribute = "cluster" if kind == "cluster" else "site"
-            pool = [h for h in free_hosts if getattr(h, attribute) == element and h.fqdn not in taken]
+            pool = [h for h in free_hosts if getattr(h, attribute) == element and h.fqdn not in taken
+                    and (not allowed or h.cluster in allowed)]
             picks = pool if count == 0 else pool[:count]
         need = max(count, 1)
         asked += need

@@ -28,6 +28,8 @@ def job_record(site, job_id, spec=None, backend=None, state="Waiting", start=Non
     if spec is not None:
         record.update(name=spec.name, walltime=oar_walltime(spec.walltime), resources=spec.resource_line(),
                       types=list(spec.types), start=iso(spec.reservation))
+        if spec.queue:
+            record["queue"] = spec.queue
     if name:
         record["name"] = name
     if start:
@@ -91,7 +93,8 @@ def search_and_submit(ctx, backend, wanted, kinds, sites, walltime, window, name
                               f"score {best.score:.2f})" if best else "no host at all")
         log.info("slot at %s for %s", iso(slot.start), describe(wanted))
         job_specs = specs_module.build(slot, kinds, walltime, name=name, deploy=deploy,
-                                       reference=reference, blacklist=wanted.blacklist, queue=queue)
+                                       reference=reference, blacklist=wanted.blacklist, queue=queue,
+                                       clusters=wanted.clusters)
         records, refused = [], []
         # One site and a slot free right now: an ordinary job starts at the next scheduler
         # pass, an advance reservation only after its date has come and been validated
@@ -227,7 +230,8 @@ def dry_run(ctx, reference, counts, walltime, name, deploy, queue):
         raise NoResources(f"the reference data has too few hosts for {describe(wanted)}")
     doc["reservation"]["slot"] = slot.summary(iso)
     job_specs = specs_module.build(slot, kinds, walltime, name=name or specs_module.DEFAULT_NAME,
-                                   deploy=deploy, reference=reference, blacklist=wanted.blacklist, queue=queue)
+                                   deploy=deploy, reference=reference, blacklist=wanted.blacklist, queue=queue,
+                                   clusters=wanted.clusters)
     doc["reservation"]["jobs"] = [job_record(s.site, None, s, state="planned") for s in job_specs]
     records = []
     for site, chosen in slot.hosts.items():

@@ -12,6 +12,7 @@ the job name defaults to `vm5k`, and multi-site is one oarsub per site with one 
 import math
 from dataclasses import dataclass, field
 
+from vm5k_doc.errors import InputError
 from vm5k_doc.ids import check_id
 
 from .timeutil import oar_date, oar_walltime
@@ -57,11 +58,14 @@ def sql_list(values):
     return ", ".join(f"'{check_id(v, 'name in an OAR property')}'" for v in sorted(values))
 
 
-def host_part(kind, element, count, bad_clusters=(), bad_hosts=()):
-    """`{cluster='x'}/nodes=N`, with the blacklist as SQL, as execo writes it."""
+def host_part(kind, element, count, bad_clusters=(), bad_hosts=(), allowed=()):
+    """`{cluster='x'}/nodes=N`, with the blacklist as SQL, as execo writes it; a site's
+    hosts only from `allowed` clusters when the plan was sized on them."""
     conditions = []
     if kind == "cluster":
         conditions.append(f"cluster='{check_id(element, 'cluster')}'")
+    elif allowed:
+        conditions.append(f"cluster in ({sql_list(set(allowed) - set(bad_clusters))})")
     elif bad_clusters:
         conditions.append(f"cluster not in ({sql_list(bad_clusters)})")
     if bad_hosts:
@@ -94,7 +98,7 @@ def slash_22_count(n_vms):
 
 
 def build(slot, kinds, walltime, *, name=DEFAULT_NAME, deploy=True, reference=None,
-          blacklist=(), queue=None):
+          blacklist=(), queue=None, clusters=None):
     """One JobSpec per site of the slot, all at the slot's start.
 
     kinds: element -> 'cluster' | 'site' | 'grid5000'. The host counts are those chosen in
@@ -109,11 +113,40 @@ def build(slot, kinds, walltime, *, name=DEFAULT_NAME, deploy=True, reference=No
         if slot.slash_22.get(site):
             parts.append(f"slash_22={slot.slash_22[site]}")
         bad_clusters, bad_hosts = split_blacklist(blacklist, site, reference)
+        named = []   # the clusters this job's hosts may come from
         for element, hosts in slot.hosts[site].items():
             check_id(element, "element")
             kind = "cluster" if kinds[element] == "cluster" else "site"
-            parts.append(host_part(kind, element, len(hosts), bad_clusters, bad_hosts))
+            allowed = (clusters or {}).get(element, ())
+            if reference is not None:  # this site's part of a grid5000 element's clusters
+                allowed = [c for c in allowed if c in reference.clusters and reference.clusters[c].site == site]
+            parts.append(host_part(kind, element, len(hosts), bad_clusters, bad_hosts, allowed))
+            named += [element] if kind == "cluster" else list(allowed)
+        exotic, site_queue = cluster_needs(reference, named, site, queue)
+        types = (["deploy"] if deploy else []) + (["exotic"] if exotic else [])
         specs.append(JobSpec(site=site, resources="+".join(parts), walltime=walltime,
-                             types=["deploy"] if deploy else [], name=name,
-                             reservation=slot.start, queue=queue))
+                             types=types, name=name, reservation=slot.start, queue=site_queue))
     return specs
+
+
+def cluster_needs(reference, clusters, site, queue=None):
+    """(exotic, queue) a job on these clusters needs, as Grid'5000's OAR wants them: `-t
+    exotic` for an exotic cluster (EnOSlib adds it too), and the cluster's queue when it is
+    not in the default one (production clusters). One job has one queue."""
+    known = [reference.clusters[c] for c in clusters if reference is not None and c in reference.clusters]
+    exotic = any(c.exotic for c in known)
+    needed = {}
+    for cluster in known:
+        if not cluster.default_queue:
+            others = [q for q in cluster.queues if q != "admin"]
+            needed[cluster.uid] = "production" if "production" in others else others[0] if others else None
+    queues = set(needed.values()) | ({None} if len(needed) < len(known) else set())
+    if len(queues) > 1:
+        which = ", ".join(f"{c}: {needed.get(c, 'default')}" for c in sorted(
+            c.uid for c in known))
+        raise InputError(f"site {site}: clusters of different OAR queues in one job ({which}); "
+                         f"ask them in separate runs")
+    site_queue = next(iter(queues)) if queues else None
+    if queue and site_queue and queue != site_queue:
+        raise InputError(f"--queue {queue}: {', '.join(sorted(needed))} on {site} are in queue {site_queue}")
+    return exotic, queue or site_queue

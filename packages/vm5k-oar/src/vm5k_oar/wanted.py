@@ -55,8 +55,10 @@ def build(doc, kinds, reference=None, subnets=True):
     counts = host_counts(doc)
     n_vm = len(doc.get("vms") or []) or request.get("n_vm", 0)
     kavlan = bool(request.get("kavlan"))
+    clusters = (doc.get("reservation") or {}).get("clusters") or {}
     wanted = Wanted(elements={e: (kinds[e], c) for e, c in counts.items()}, kavlan=kavlan,
-                    blacklist=set(request.get("blacklist") or []))
+                    blacklist=set(request.get("blacklist") or []),
+                    clusters={e: set(cs) for e, cs in clusters.items() if e in counts})
     vm = vm_template(doc)
     cpu_ratio = request.get("cpu_ratio", DEFAULT_CPU_RATIO)
     vcore = request.get("vcore", "core")

@@ -67,12 +67,13 @@ def free_nodes(cluster, blacklist):
 
 
 def size(vms, elements, reference, blacklist=(), cpu_ratio=3.0, vcore="core"):
-    """Returns (wanted, max_vms): hosts to reserve per element/cluster, and the most VMs
-    like the first one each element could hold. Raises NoResources when they cannot fit."""
+    """Returns (wanted, max_vms, pinned): hosts to reserve per element/cluster, the most VMs
+    like the first one each element could hold, and for each counted site or grid5000
+    element the clusters its hosts may come from. Raises NoResources when they cannot fit."""
     blacklist = set(blacklist)
     remaining = shapes(vms)
     first_shape = next(iter(remaining)) if remaining else (1024, 1)
-    wanted, max_vms = {}, {}
+    wanted, max_vms, pinned = {}, {}, {}
     counted = [e for e in elements if e["hosts"]]
     open_elements = [e for e in elements if not e["hosts"]]
 
@@ -82,15 +83,21 @@ def size(vms, elements, reference, blacklist=(), cpu_ratio=3.0, vcore="core"):
         max_vms[element["element"]] = sum(node_capacity(c, first_shape, cpu_ratio, vcore) * len(free_nodes(c, blacklist))
                                           for c in clusters)
 
-    # Elements with a host count: take their N biggest nodes, as OAR may give any of them.
+    # Elements with a host count: OAR may grant any node of the clusters the job names, so
+    # the job names only the biggest clusters that have enough nodes, and the VMs are sized
+    # on the smallest of them (what OAR can grant is what the plan counted on).
     for element in counted:
-        nodes = _nodes_biggest_first(clusters_of[element["element"]], blacklist, first_shape, cpu_ratio, vcore)
-        if len(nodes) < element["hosts"]:
-            raise NoResources(f"-r {element['element']}:{element['hosts']}: only {len(nodes)} hosts "
-                              f"with virtualization in the reference data")
-        for cluster in nodes[:element["hosts"]]:
-            fill_node(cluster.node_record(cluster.uid), remaining, cpu_ratio, vcore)
-        wanted[element["element"]] = element["hosts"]
+        name, count = element["element"], element["hosts"]
+        clusters = pinned_clusters(clusters_of[name], count, blacklist, first_shape, cpu_ratio, vcore)
+        if not clusters:
+            free = sum(len(free_nodes(c, blacklist)) for c in clusters_of[name])
+            raise NoResources(f"-r {name}:{count}: only {free} hosts with virtualization in the reference data")
+        smallest = min(clusters, key=lambda c: node_capacity(c, first_shape, cpu_ratio, vcore))
+        for _ in range(count):
+            fill_node(smallest.node_record(smallest.uid), remaining, cpu_ratio, vcore)
+        wanted[name] = count
+        if element["kind"] != "cluster":
+            pinned[name] = sorted(c.uid for c in clusters)
 
     # Elements without a count: as many nodes as needed, biggest nodes first.
     if sum(remaining.values()) and open_elements:
@@ -107,7 +114,21 @@ def size(vms, elements, reference, blacklist=(), cpu_ratio=3.0, vcore="core"):
         where = ", ".join(f"{name} holds at most {n}" for name, n in max_vms.items())
         raise NoResources(f"{left} of {len(vms)} VMs do not fit in the requested elements "
                           f"({where} VMs of {first_shape[0]} MB / {first_shape[1]} vCPU)")
-    return wanted, max_vms
+    return wanted, max_vms, pinned
+
+
+def pinned_clusters(clusters, count, blacklist, shape, cpu_ratio, vcore):
+    """The clusters `count` hosts may be granted from: biggest nodes first until there are
+    enough free nodes, then every cluster whose nodes are as big as the smallest taken (they
+    change nothing to the worst case and give OAR more choice). [] when too few nodes."""
+    capacity = {c.uid: node_capacity(c, shape, cpu_ratio, vcore) for c in clusters}
+    ordered = sorted((c for c in clusters if free_nodes(c, blacklist)), key=lambda c: (-capacity[c.uid], c.uid))
+    free = 0
+    for cluster in ordered:
+        free += len(free_nodes(cluster, blacklist))
+        if free >= count:
+            return [c for c in ordered if capacity[c.uid] >= capacity[cluster.uid]]
+    return []
 
 
 def _nodes_biggest_first(clusters, blacklist, shape, cpu_ratio, vcore):

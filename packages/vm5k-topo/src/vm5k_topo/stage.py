@@ -99,12 +99,18 @@ def run(ctx, n_vm=None, resources=None, blacklist=None, vm_template=None, distri
         request["max_vms"] = {}
     else:
         elements = elements_mod.classify(request["resources"], ref)
-        wanted, request["max_vms"] = sizing.size(vms, elements, ref, request["blacklist"],
-                                                 request["cpu_ratio"], request["vcore"])
+        wanted, request["max_vms"], pinned = sizing.size(vms, elements, ref, request["blacklist"],
+                                                         request["cpu_ratio"], request["vcore"])
+        if pinned:  # vm5k-oar asks OAR for these clusters only
+            reservation["clusters"] = pinned
+        else:
+            reservation.pop("clusters", None)
     if request.get("kavlan"):
         wanted["kavlan"] = 1
     reservation["wanted"] = wanted
-    ctx.log.info("%d VMs need %s", len(vms), ", ".join(f"{n} {k}" for k, n in wanted.items()) or "no host")
+    pins = reservation.get("clusters") or {}
+    ctx.log.info("%d VMs need %s", len(vms), ", ".join(
+        f"{n} {k}" + (f" ({', '.join(pins[k])})" if k in pins else "") for k, n in wanted.items()) or "no host")
     return None
 
 
