@@ -5,8 +5,8 @@ import pytest
 from vm5k_doc.errors import InputError
 from vm5k_doc.ssh import Ssh
 from vm5k_vms import migrate, scripts
-from vm5k_vms.cli import parse_migrations
 from vm5k_vms.plan import plan_vm
+from vm5k_vms.stage import parse_migrations
 
 
 def test_parse_migrations():

@@ -1,37 +1,13 @@
-"""vm5k-vms: the thin command line over deploy, destroy and migrate."""
+"""vm5k-vms: the thin command line over vm5k_vms.stage."""
 import click
-from vm5k_doc import checks
 from vm5k_doc.cli import Command, epilog, run_stage, stage_options
-from vm5k_doc.errors import InputError
 
-from . import __version__, deploy, destroy, migrate
-from .remote import Ssh, default_key
+from . import __version__, stage
 
 EXAMPLES = """  vm5k-topo -n 6 | vm5k-oar -w 0:30:00 | vm5k-net | vm5k-hosts | vm5k-vms > deployed.json
   vm5k-vms -i deployed.json --events boot.ndjson -o deployed.json   # rerun: only what is not ready
   vm5k-vms --migrate vm-3=host2.lab -i deployed.json -o deployed.json
   vm5k-vms --destroy -i deployed.json -o destroyed.json"""
-
-
-def work(ctx, destroy_vms, migrations, ssh_key, ssh_user, timeout, min_ready, leases):
-    checks.check_number(timeout, "--timeout", 1, 3600)  # click's range lets NaN through
-    checks.check_id(ssh_user, "--ssh-user")
-    ssh = Ssh(user=ssh_user, key=ssh_key or default_key(ctx.doc["vm5k"].get("platform")))
-    if destroy_vms:
-        return destroy.run(ctx, ssh)
-    if migrations:
-        return migrate.run(ctx, ssh, parse_migrations(migrations))
-    return deploy.run(ctx, ssh, force=ctx.force, timeout=timeout, min_ready=min_ready, leases=leases)
-
-
-def parse_migrations(values):
-    pairs = []
-    for value in values:
-        vm_id, sep, host = value.partition("=")
-        if not sep or not vm_id or not host:
-            raise InputError(f"--migrate {value!r}: expected VM=HOST")
-        pairs.append((vm_id, host))
-    return pairs
 
 
 @click.command(cls=Command, epilog=epilog(EXAMPLES), context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,6 +37,6 @@ def main(destroy_vms, migrations, ssh_key, ssh_user, timeout, min_ready, leases,
     since the stage started; `ready` is from start to SSH) and streamed with --events.
     VMs already ready and running are skipped (--force recreates them).
     """
-    run_stage("vms", work, destroy_vms=destroy_vms, migrations=migrations, ssh_key=ssh_key,
+    run_stage("vms", stage.run, destroy_vms=destroy_vms, migrations=migrations, ssh_key=ssh_key,
               ssh_user=ssh_user, timeout=timeout, min_ready=min_ready, leases=leases,
               version=__version__, cleanup=bool(destroy_vms), **options)

@@ -1,4 +1,4 @@
-"""The shell scripts a host runs, one per host per step, fed to `sh -s` over one ssh.
+"""The shell scripts a host runs, one per host per step, fed over one ssh by vm5k_doc.remote.
 
 Every value is quoted (`shlex.quote`) or carried in base64 (file contents), so nothing
 from the document is interpreted by the remote shell. A script reports one line per VM
