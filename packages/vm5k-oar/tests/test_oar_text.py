@@ -20,7 +20,7 @@ def test_oarsub_outputs(recorded):
 
 
 def test_oarsub_could_run_at():
-    # notes/oar-lab.md: the refused reservation stays in the database as Error, exit 10
+    # seen on the lab's OAR: the refused reservation stays in the database as Error, exit 10
     stdout = ("[ADMISSION RULE] Modify resource description with type constraints\nOAR_JOB_ID=9\n"
               "Reservation mode: waiting validation...\n"
               "Reservation not valid --> KO (This reservation could run at 2026-11-24 17:39:25)\n")

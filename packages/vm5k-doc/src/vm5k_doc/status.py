@@ -1,4 +1,4 @@
-"""Exit status: part of every vm5k command's interface (DESIGN.md §4)."""
+"""Exit status: part of every vm5k command's interface (README's exit-status table, docs/design.md)."""
 import enum
 
 

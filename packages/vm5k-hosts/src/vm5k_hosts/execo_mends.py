@@ -1,7 +1,7 @@
 """Python-3 mends for execo 2.8.2's taktuk classes (TaktukRemote, TaktukPut, ChainPut).
 
 execo.Remote works as is; the taktuk-based classes crash on Python 3 because of three bugs
-(shared/notes/local-lab.md §11). `apply()` mends them at run time, once, and only where the
+(found running them on the lab; each is listed below). `apply()` mends them at run time, once, and only where the
 bug is still there, so a fixed execo is left alone:
 
 1. action.py writes `str` with `os.write` (the taktuk command file, ChainPut's host list):

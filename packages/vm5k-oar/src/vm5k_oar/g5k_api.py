@@ -1,4 +1,4 @@
-"""The Grid'5000 REST API as a backend (notes/grid5000-formats.md §5-6).
+"""The Grid'5000 REST API as a backend (shapes from g5k-api's own test fixtures, copied to tests/fixtures).
 
     planning  GET    /sites/{s}/status              nodes/vlans/subnets with their reservations
     submit    POST   /sites/{s}/jobs                {"resources", "command", "types", "name", "reservation"}

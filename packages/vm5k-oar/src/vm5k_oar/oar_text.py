@@ -1,5 +1,5 @@
-"""Parsers for what the OAR 2.5 command line prints (formats: notes/grid5000-formats.md §4
-and notes/oar-lab.md, checked against the oarstat/oarsub 2.5.9 sources)."""
+"""Parsers for what the OAR 2.5 command line prints (real outputs recorded
+on the lab's OAR 2.5.9 in tests/fixtures/oar, checked against the oarstat/oarsub sources)."""
 import json
 import re
 from dataclasses import dataclass, field

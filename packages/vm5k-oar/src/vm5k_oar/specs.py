@@ -1,5 +1,5 @@
 """Job specifications like vm5k's (execo get_jobs_specs), one per site, and the oarsub
-command line for each. Examples (notes/vm5k-behaviour.md §4.3):
+command line for each. Examples (as vm5k submitted them):
 
     oarsub -t deploy -l "slash_22=1+{cluster='taurus'}/nodes=4,walltime=2:00:00" -r "<date>" -n "vm5k" "sleep 31536000"
     oarsub -t deploy -l "{type='kavlan'}/vlan=1+{cluster='taurus'}/nodes=4,walltime=2:00:00" ...
