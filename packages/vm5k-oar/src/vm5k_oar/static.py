@@ -4,7 +4,7 @@ Cores and RAM come from the reference data when it knows the host, else from the
 itself (one ssh per host: nproc and /proc/meminfo)."""
 import subprocess
 
-from vm5k_doc import ssh
+from vm5k_doc import platforms, ssh
 from vm5k_doc.errors import InputError, PlatformError
 from vm5k_doc.ids import check_id
 
@@ -41,7 +41,8 @@ def records(names, reference=None, dry_run=False, runner=subprocess.run, user="r
     out = []
     for name in names:
         node = reference.node(name) if reference else None
-        record = node.host_record() if node else {"id": name, "site": "static", "cluster": "static"}
+        site = platforms.get("static").site  # a host the reference does not know: its own site and cluster
+        record = node.host_record() if node else {"id": name, "site": site, "cluster": site}
         record["id"] = name
         if not node and not dry_run:
             record["threads"], record["cores"], record["mem_mb"] = probe(name, user, runner)
