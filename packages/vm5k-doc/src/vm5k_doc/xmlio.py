@@ -5,8 +5,8 @@ Parsing is hostile-input safe: no DTD, no entities, no network; errors name the 
 """
 from lxml import etree
 
+from .checks import check_id
 from .errors import InputError
-from .ids import check_id
 
 # vm5k's default_vm for a bare <vm/> in a topology file (vm5k-behaviour.md §1.2)
 XML_VM_DEFAULTS = {"mem": 512, "n_cpu": 1, "cpuset": "auto", "hdd": 10, "real_file": False}

@@ -8,8 +8,9 @@ import re
 import subprocess
 
 from vm5k_doc import ssh
+from vm5k_doc.checks import check_id
 from vm5k_doc.errors import InputError
-from vm5k_doc.ids import check_id, join
+from vm5k_doc.ids import join
 
 DEFAULT_ENV = "debian12-min"     # a current Grid'5000 standard environment, not a personal one
 # execo's default: a deployed node boots its own partition (3), not the standard sda2

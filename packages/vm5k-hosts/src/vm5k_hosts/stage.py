@@ -7,8 +7,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from vm5k_doc import platforms
+from vm5k_doc.checks import check_id
 from vm5k_doc.errors import InputError, PlatformError
-from vm5k_doc.ids import check_id
 from vm5k_doc.platforms.base import record_vlan
 from vm5k_doc.remote import run_scripts
 from vm5k_doc.status import ExitStatus

@@ -17,8 +17,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from vm5k_doc.checks import check_id
 from vm5k_doc.errors import PlatformError
-from vm5k_doc.ids import check_id
 
 from . import oar_text
 from .backend import Backend

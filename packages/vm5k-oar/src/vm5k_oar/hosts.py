@@ -1,6 +1,6 @@
 """From granted jobs to `hosts` records, and the VMs placed on them."""
+from vm5k_doc.checks import check_id
 from vm5k_doc.errors import InputError, NoResources
-from vm5k_doc.ids import check_id
 from vm5k_doc.placement import DEFAULT_CPU_RATIO, place
 from vm5k_doc.reference import natural_key
 

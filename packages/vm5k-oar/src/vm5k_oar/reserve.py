@@ -8,8 +8,8 @@ import logging
 import time
 
 from vm5k_doc import platforms
+from vm5k_doc.checks import check_id
 from vm5k_doc.errors import InputError, NoResources, PlatformError
-from vm5k_doc.ids import check_id
 
 from . import hosts as hosts_module
 from . import specs as specs_module

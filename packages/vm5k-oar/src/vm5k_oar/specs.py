@@ -12,8 +12,8 @@ the job name defaults to `vm5k`, and multi-site is one oarsub per site with one 
 import math
 from dataclasses import dataclass, field
 
+from vm5k_doc.checks import check_id
 from vm5k_doc.errors import InputError
-from vm5k_doc.ids import check_id
 
 from .timeutil import oar_date, oar_walltime
 

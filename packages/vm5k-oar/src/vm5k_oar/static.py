@@ -5,8 +5,8 @@ itself (one ssh per host: nproc and /proc/meminfo)."""
 import subprocess
 
 from vm5k_doc import platforms, ssh
+from vm5k_doc.checks import check_id
 from vm5k_doc.errors import InputError, PlatformError
-from vm5k_doc.ids import check_id
 
 PROBE = "nproc --all; nproc; sed -n 's/^MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo"
 

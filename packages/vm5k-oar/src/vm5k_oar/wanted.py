@@ -1,7 +1,7 @@
 """What to reserve, read from the document: host counts per element (reservation.wanted,
 written by vm5k-topo, else request.resources), subnets sized for the VMs, a vlan."""
+from vm5k_doc.checks import check_id
 from vm5k_doc.errors import InputError
-from vm5k_doc.ids import check_id
 from vm5k_doc.placement import DEFAULT_CPU_RATIO, max_vms
 
 from .planning import Wanted

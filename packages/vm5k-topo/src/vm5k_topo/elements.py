@@ -1,7 +1,7 @@
 """`-r` and `-b`: Grid'5000 elements (grid5000, sites, clusters, hosts), each with an
 optional `:N` host count (`taurus:4,nancy:10`; no count means "as many as needed")."""
+from vm5k_doc.checks import check_id
 from vm5k_doc.errors import InputError
-from vm5k_doc.ids import check_id
 
 MAX_HOSTS = 100000
 

@@ -11,8 +11,9 @@ import subprocess
 import tempfile
 import time
 
+from vm5k_doc.checks import check_id
 from vm5k_doc.errors import InputError
-from vm5k_doc.ids import check_id, join, quote
+from vm5k_doc.ids import join, quote
 from vm5k_doc.ssh import OPTIONS as SSH_OPTIONS
 from vm5k_doc.status import ExitStatus
 

@@ -9,8 +9,8 @@ cloud-init NoCloud seed. Either way only the public key leaves the control node.
 import re
 from dataclasses import dataclass, field
 
+from vm5k_doc.checks import check_id
 from vm5k_doc.errors import InputError
-from vm5k_doc.ids import check_id
 
 # Where the per-VM files live on a host (private per host on the lab and on Grid'5000).
 VM_DIR = "/tmp/vm5k"
