@@ -10,8 +10,9 @@ import re
 import subprocess
 import tempfile
 import time
+import urllib.parse
 
-from vm5k_doc.checks import check_id
+from vm5k_doc.checks import check_address, check_id
 from vm5k_doc.errors import InputError
 from vm5k_doc.ids import join, quote
 from vm5k_doc.ssh import OPTIONS as SSH_OPTIONS
@@ -28,9 +29,9 @@ PING_INTERVAL = 0.1
 def libvirt_uri(ssh, address, command=None):
     """libvirt's ssh transport to a host: our key, no prompt (no_tty), and through `command`
     (ssh_wrapper) our ssh options: no known_hosts (hosts are redeployed and reuse names)."""
-    uri = f"qemu+ssh://{ssh.user}@{address}/system?no_verify=1&no_tty=1"
-    uri += f"&keyfile={ssh.key}" if ssh.key else ""
-    return uri + (f"&command={command}" if command else "")
+    uri = f"qemu+ssh://{check_id(ssh.user, 'ssh user')}@{check_address(address)}/system?no_verify=1&no_tty=1"
+    uri += f"&keyfile={urllib.parse.quote(ssh.key)}" if ssh.key else ""  # a path is data, not URI syntax
+    return uri + (f"&command={urllib.parse.quote(command)}" if command else "")
 
 
 def ssh_wrapper(directory):
@@ -47,7 +48,7 @@ def prepare_script(host, vm_plan):
     """On the destination: the same (empty) overlay on the same base, the VM directory."""
     out = [scripts.header(f"prepare migration of {vm_plan.id}", host)]
     vm_dir = vm_plan.overlay.rsplit("/", 1)[0]
-    out.append(f"mkdir -p {quote(vm_dir)}; rm -f {quote(vm_plan.overlay)}")
+    out += [scripts.vm_dir_command(vm_dir), f"rm -f {quote(vm_plan.overlay)}"]
     out.extend(line.rstrip(" &") for line in scripts.disk_commands(vm_plan)[:1])
     return "\n".join(out) + "\n"
 

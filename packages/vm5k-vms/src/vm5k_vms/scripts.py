@@ -70,14 +70,20 @@ def vm_files(vm_id, vm_dir):
     return [p["overlay"], p["xml"], p["console"], p["seed"]]
 
 
+def vm_dir_command(directory):
+    """Make the VM directory, and stop unless it is ours: on a shared /tmp another user may
+    have made it first, or a link (755: qemu runs as its own user and must reach the disks)."""
+    d = quote(directory)
+    return (f"mkdir -p -m 755 {d} && [ ! -L {d} ] && [ \"$(stat -c %u {d})\" = \"$(id -u)\" ] "
+            f"|| {{ say - mkdir fail {d} is not a directory of ours; exit 1; }}")
+
+
 def create_script(host, vms: list[VmPlan]) -> str:
     """(Re)create and start each VM: clean any old domain and files, disk, define, start.
     The VMs of a host go one after another; a failing VM does not stop the next."""
     out = [header(f"create and start {len(vms)} VMs", host)]
     dirs = sorted({vm.overlay.rsplit("/", 1)[0] for vm in vms})
-    for d in dirs:  # ours: on a shared /tmp another user may have made it first, or a link (755: qemu runs as its own user)
-        out.append(f"mkdir -p -m 755 {quote(d)} && [ ! -L {quote(d)} ] && [ \"$(stat -c %u {quote(d)})\" = \"$(id -u)\" ] "
-                   f"|| {{ say - mkdir fail {quote(d)} is not a directory of ours; exit 1; }}")
+    out += [vm_dir_command(d) for d in dirs]
     for vm in vms:
         vid = quote(vm.id)
         out.append(f"\n# {vm.id}")
