@@ -10,7 +10,7 @@ setup() {
 teardown() { rm -rf "$TMP"; }
 
 @test "run a small grid, then status and results" {
-    run vm5k-sweep run -q "$TMP/s" -p n=1,2 -p mem=128,256 -- sh -c 'echo "{\"vms\": [{\"mem\": $mem, \"n\": {n}}]}"'
+    run vm5k-sweep run -q "$TMP/s" -p n=1,2 -p mem=128,256 -- sh -c 'echo "{\"vms\": [{\"mem\": $VM5K_P_MEM, \"n\": {n}}]}"'
     [ "$status" -eq 0 ]
     [ "$(vm5k-sweep status "$TMP/s" | jq -r .counts.done)" = 4 ]
     [ "$(ls "$TMP/s/runs" | wc -l)" = 4 ]

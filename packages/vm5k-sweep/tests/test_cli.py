@@ -48,10 +48,12 @@ def test_verbose_shows_the_traceback(cli, tmp_path):
 
 def test_run_substitutes_quotes_and_exports_parameters(cli, tmp_path):
     d = tmp_path / "d"
-    script = 'printf "%s|%s|%s|%s\\n" {n} "$n" "$VM5K_P_K" "$VM5K_SWEEP_KEY"'
+    script = 'printf "%s|%s|%s|%s|%s\\n" {n} "$VM5K_P_N" "$VM5K_P_K" "$VM5K_SWEEP_KEY" "${n-unset}"'
     cli("run", "-q", d, "-p", "n=1,a b;touch pwned", "-p", "k[n=1]=x", "--", "sh", "-c", script, check=0)
-    assert (d / "runs/n=1,k=x/stdout").read_text() == "1|1|x|n=1,k=x\n"
-    assert (d / "runs/n=a%20b%3Btouch%20pwned/stdout").read_text() == "a b;touch pwned|a b;touch pwned||n=a%20b%3Btouch%20pwned\n"
+    assert (d / "runs/n=1,k=x/stdout").read_text() == "1|1|x|n=1,k=x|unset\n"
+    assert (d / "runs/n=a%20b%3Btouch%20pwned/stdout").read_text() == "a b;touch pwned|a b;touch pwned||n=a%20b%3Btouch%20pwned|unset\n"
+    argv = json.loads((d / "runs/n=1,k=x/run.json").read_text())["argv"]
+    assert argv[2].startswith('printf "%s|%s|%s|%s|%s\\n" "$VM5K_P_N" "$VM5K_P_N"')  # a reference, not the value
     assert not (tmp_path / "pwned").exists() and not (d / "pwned").exists()
     assert json.loads((d / "runs/n=1,k=x/params.json").read_text()) == {"n": "1", "k": "x"}
     spec = json.loads((d / "sweep.json").read_text())
@@ -60,7 +62,7 @@ def test_run_substitutes_quotes_and_exports_parameters(cli, tmp_path):
 
 def test_failures_exit_3_and_retry_failed_reruns_them(cli, tmp_path, status, records):
     d, flag = tmp_path / "d", tmp_path / "fixed"
-    cmd = ["sh", "-c", f'[ "$n" != 2 ] || [ -e {flag} ]']
+    cmd = ["sh", "-c", f'[ {{n}} != 2 ] || [ -e {flag} ]']
     p = cli("run", d, "-p", "n=1,2,3", "--", *cmd, check=3)
     assert "failed n=2 (exit 1" in p.stderr
     assert status(d)["counts"] | {} == {"todo": 0, "running": 0, "stale": 0, "done": 2, "failed": 1, "skipped": 0}
@@ -81,7 +83,7 @@ def test_retry_failed_tries_each_failure_once_per_invocation(cli, tmp_path, reco
 def test_skip_and_reset(cli, tmp_path, status):
     d = tmp_path / "d"
     log = tmp_path / "log"
-    cmd = ["sh", "-c", f'echo "$n" >> {log}']
+    cmd = ["sh", "-c", f'echo "$VM5K_P_N" >> {log}']
     cli("skip", d, "--all", check=2)  # no sweep yet
     cli("run", "-q", d, "-p", "n=1,2,3,4", "--dry-run", "--", *cmd, check=0)
     assert not d.exists()  # --dry-run writes nothing
@@ -116,9 +118,9 @@ def test_missing_command_fails_with_127(cli, tmp_path, records):
 
 
 DOC = """import json, os, sys
-n = int(os.environ["n"])
+n = int(os.environ["VM5K_P_N"])
 doc = {"vm5k": {"version": 1}, "vms": [{"id": f"vm-{i}", "timings": {"ssh": n + i / 10}} for i in range(n)]}
-if os.environ.get("how") == "file":
+if os.environ.get("VM5K_P_HOW") == "file":
     json.dump(doc, open(os.environ["VM5K_SWEEP_DOC"], "w"))
 else:
     print(json.dumps(doc))

@@ -10,7 +10,7 @@ from vm5k_doc.status import ExitStatus
 from . import __version__, runner
 from . import params as P
 from . import results as R
-from .store import STATES, Sweep
+from .store import MAX_FILE, STATES, Sweep, loads
 
 PROG = "vm5k-sweep"
 _opts = {"verbose": False, "quiet": False}
@@ -82,11 +82,18 @@ def run(dir, cmd, specs, grid_file, filters, jobs, retry_failed, timeout, dry_ru
 
     \b
     CMD runs as argv (no shell: write `sh -c '...'` for pipelines), with
-      {name}            replaced by the value in every argument
-      VM5K_P_<NAME>, <name>   the values in its environment
+      VM5K_P_<NAME>     each value in its environment (NAME upper-cased), and no
+                        other variable from a parameter
+      {name}            replaced by the value, as text of that argument; in a
+                        shell's script (from the -c of sh, bash, dash, zsh...
+                        with any options, also after env or timeout, on) by
+                        "$VM5K_P_<NAME>" instead: a value never is shell code.
+                        Write {name} outside quotes there.
       VM5K_SWEEP_DOC    a path where it may write its deployment document
                         (a JSON object on its stdout is kept as the document too)
       VM5K_SWEEP_RUN    the combination's directory (stdout, stderr, run.json)
+    Names: letters, digits and _ (at most 64, not starting with a digit or VM5K_);
+    numbers: finite, at most 1e15 in size; values: at most 4096 characters.
     Without -p/--grid and CMD, `run DIR` resumes the sweep stored in DIR.
     Concurrent `run`s on one DIR share the work; a combination left running by a
     dead runner is run again.
@@ -97,10 +104,12 @@ def run(dir, cmd, specs, grid_file, filters, jobs, retry_failed, timeout, dry_ru
     _set(verbose, quiet)
     grid = None
     if grid_file is not None:
+        where = f"--grid {grid_file.name}"
         try:
-            grid = P.normalize(json.load(grid_file), f"--grid {grid_file.name}")
-        except ValueError as e:
-            raise InputError(f"--grid {grid_file.name}: not JSON ({e})") from None
+            text = grid_file.read(MAX_FILE + 1)
+        except (OSError, ValueError) as e:  # a directory, not UTF-8
+            raise InputError(f"{where}: unreadable ({e})") from None
+        grid = P.normalize(loads(text, where), where)
     if specs:
         grid = grid or {}
         for s in specs:

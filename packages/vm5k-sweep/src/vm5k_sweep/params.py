@@ -17,36 +17,63 @@ On the command line:
 
 Values are strings (they go into the environment and argv). In filters, values that look
 like numbers are compared as numbers, and a sub-parameter that a combination lacks is None.
+
+Everything here is checked the same way whether it comes from flags or from a stored
+sweep.json (`check`): names are identifiers of at most 64 characters, values are text
+without NUL of at most 4096 characters, numbers are finite and at most 1e15 in size,
+grids at most 16 levels deep and filters at most 1000 characters.
 """
 import ast
 import hashlib
 import itertools
+import math
 import operator
 import re
 
+from vm5k_doc.checks import check_number
 from vm5k_doc.errors import InputError
 
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# \Z, not $: Python's $ also matches before a trailing newline
+NAME_RE = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
+MAX_PARAMETERS = 100
+MAX_VALUE = 4096  # characters: a value goes into argv and the environment
+MAX_NUMBER = 10**15  # numbers in a grid, a filter or a value compared as a number
+MAX_DEPTH = 16  # sub-grids in sub-grids
+MAX_FILTER = 1000  # characters
+NUMBER_RE = re.compile(r"\A[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z", re.ASCII)
 SPEC_RE = re.compile(r"^(?P<name>[^=\[\]]+)(?:\[(?P<parent>[^=\]]+)=(?P<pvalue>[^\]]*)\])?=(?P<values>.*)$")
 MAX_COMBINATIONS = 100_000  # a typo like 1..1000000 must not fill a disk with directories
 
 
 def check_name(name):
-    if not NAME_RE.match(name):
-        raise InputError(f"bad parameter name {name!r}: use letters, digits and _, not starting with a digit")
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise InputError(f"bad parameter name {name!r}: use letters, digits and _ (at most 64), not starting with a digit")
     if name.upper().startswith("VM5K_"):
         raise InputError(f"bad parameter name {name!r}: VM5K_ is reserved for vm5k-sweep's variables")
     return name
 
 
+def check_value(v):
+    """A value as it reaches argv, the environment and a key: text, no NUL, bounded."""
+    if len(v) > MAX_VALUE:
+        raise InputError(f"bad value {v[:20]!r}...: longer than {MAX_VALUE} characters")
+    if "\0" in v:
+        raise InputError(f"bad value {v!r}: a NUL character cannot be passed to a command")
+    try:
+        v.encode()
+    except UnicodeEncodeError:
+        raise InputError(f"bad value {v!r}: not UTF-8 text") from None
+    return v
+
+
 def _as_value(v):
     """Values are strings everywhere; JSON numbers from a grid file become their JSON text."""
     if isinstance(v, str):
-        return v
+        return check_value(v)
     if isinstance(v, bool) or v is None:
         return {True: "true", False: "false", None: "null"}[v]
     if isinstance(v, (int, float)):
-        return str(v)
+        return str(check_number(v, "value", -MAX_NUMBER, MAX_NUMBER))
     raise InputError(f"bad value {v!r}: values are strings or numbers")
 
 
@@ -68,7 +95,7 @@ def add_spec(grid, spec):
     if not m:
         raise InputError(f"bad parameter {spec!r}: expected NAME=V1,V2 or NAME[PARENT=VALUE]=V1,V2")
     name = check_name(m["name"].strip())
-    values = [v.strip() for v in m["values"].split(",")]
+    values = [check_value(v.strip()) for v in m["values"].split(",")]
     if m["values"].strip() == "" or "" in values:
         raise InputError(f"bad parameter {spec!r}: empty value")
     values = list(dict.fromkeys(values))  # duplicates would run twice under one key
@@ -77,7 +104,7 @@ def add_spec(grid, spec):
             raise InputError(f"bad parameter {spec!r}: {name} is already defined")
         grid[name] = values
         return grid
-    parent, pvalue = m["parent"].strip(), m["pvalue"].strip()
+    parent, pvalue = check_name(m["parent"].strip()), m["pvalue"].strip()
     places = _find(grid, parent)
     if not places:
         raise InputError(f"bad parameter {spec!r}: no parameter {parent} defined before it")
@@ -100,10 +127,12 @@ def from_specs(specs):
     return grid
 
 
-def normalize(grid, where="grid"):
+def normalize(grid, where="grid", depth=0):
     """Check a grid read from JSON (execo's shape) and make every value a string."""
     if not isinstance(grid, dict):
         raise InputError(f"{where}: expected an object of parameters")
+    if depth > MAX_DEPTH:
+        raise InputError(f"{where}: sub-parameters nested more than {MAX_DEPTH} deep")
     out = {}
     for name, v in grid.items():
         check_name(name)
@@ -112,10 +141,32 @@ def normalize(grid, where="grid"):
                 continue  # execo ignores empty lists
             out[name] = list(dict.fromkeys(_as_value(x) for x in v))
         elif isinstance(v, dict):
-            out[name] = {_as_value(k): normalize(sub or {}, f"{where}.{name}.{k}") for k, sub in v.items()}
+            out[name] = {_as_value(k): normalize(sub or {}, f"{where}.{name}.{k}", depth + 1) for k, sub in v.items()}
         else:
             out[name] = [_as_value(v)]
     return out
+
+
+def check(grid, filters):
+    """The one check of a sweep's definition, new (flags, --grid) or stored (sweep.json):
+    returns the grid (normalized), the filters and the combinations."""
+    grid = normalize(grid)
+    if not grid:
+        raise InputError("empty grid: no parameter")
+    known = names(grid)
+    if len(known) > MAX_PARAMETERS:
+        raise InputError(f"more than {MAX_PARAMETERS} parameters")
+    env_names = {}
+    for n in known:  # each is exported as VM5K_P_<NAME>: n and N would be one variable
+        other = env_names.setdefault(n.upper(), n)
+        if other != n:
+            raise InputError(f"parameters {other} and {n} would both be VM5K_P_{n.upper()}: rename one")
+    if not isinstance(filters, list) or not all(isinstance(f, str) for f in filters):
+        raise InputError("filters: expected a list of expressions")
+    combos = combinations(grid, filters)
+    if not combos:
+        raise InputError("empty grid: no combination to run (check -p and --filter)")
+    return grid, filters, combos
 
 
 def names(grid):
@@ -160,14 +211,17 @@ _CMP = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.Lt
         ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
 
 
+def bounded(x):
+    return math.isfinite(x) and abs(x) <= MAX_NUMBER
+
+
 def number(v):
-    """'4' -> 4, '0.5' -> 0.5, anything else unchanged."""
-    if isinstance(v, str):
-        for t in (int, float):
-            try:
-                return t(v)
-            except ValueError:
-                pass
+    """'4' -> 4, '0.5' -> 0.5, anything else unchanged (also 'nan', 'inf' and numbers
+    beyond MAX_NUMBER: they compare as text)."""
+    if isinstance(v, str) and NUMBER_RE.match(v):
+        x = float(v) if any(c in v for c in ".eE") else int(v)
+        if bounded(x):
+            return x
     return v
 
 
@@ -176,10 +230,14 @@ class Filter:
 
     def __init__(self, expr, known):
         self.expr = expr
+        if len(expr) > MAX_FILTER:
+            raise InputError(f"bad filter {expr[:20]!r}...: longer than {MAX_FILTER} characters")
         try:
             self.tree = ast.parse(expr.strip(), mode="eval").body
         except SyntaxError as e:
             raise InputError(f"bad filter {expr!r}: {e.msg}") from None
+        except (ValueError, RecursionError, MemoryError) as e:  # NUL, nesting, digits
+            raise InputError(f"bad filter {expr!r}: {type(e).__name__}") from None
         self._check(self.tree, set(known))
 
     def _check(self, node, known):
@@ -190,11 +248,22 @@ class Filter:
                 raise InputError(f"bad filter {self.expr!r}: {type(n).__name__} not allowed")
             if isinstance(n, ast.Name) and n.id not in known and n.id not in ("None", "True", "False"):
                 raise InputError(f"bad filter {self.expr!r}: no parameter {n.id}")
+            if isinstance(n, ast.Constant):
+                self._check_constant(n.value)
+
+    def _check_constant(self, v):
+        if v is None or isinstance(v, bool) or (isinstance(v, str) and len(v) <= MAX_VALUE):
+            return
+        if isinstance(v, (int, float)):
+            if bounded(v):
+                return
+            raise InputError(f"bad filter {self.expr!r}: numbers must be finite and at most {MAX_NUMBER:.0e} in size")
+        raise InputError(f"bad filter {self.expr!r}: constant {type(v).__name__} not allowed")
 
     def __call__(self, combo):
         try:
             return bool(self._eval(self.tree, combo))
-        except (TypeError, ZeroDivisionError) as e:
+        except (TypeError, ZeroDivisionError, OverflowError, ValueError, RecursionError) as e:
             raise InputError(f"filter {self.expr!r} on {key(combo)}: {e}") from None
 
     def _eval(self, n, c):

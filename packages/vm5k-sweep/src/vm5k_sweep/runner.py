@@ -3,11 +3,13 @@
 The command runs as argv (never through a shell unless the user writes `sh -c`), in the
 caller's working directory, stdin from /dev/null, with:
 
-    {name} in any argument     replaced by the parameter's value ("" if the combination
-                               lacks that sub-parameter), shell-quoted in the SCRIPT of
-                               `sh -c SCRIPT`; other braces are left alone
-    VM5K_P_<NAME>=value        every parameter, name upper-cased
-    <name>=value               every parameter, as written (handy in `sh -c '... $n_vm'`)
+    VM5K_P_<NAME>=value        every parameter, name upper-cased; no other variable is
+                               set from a parameter, so none can be PATH, LD_PRELOAD, IFS...
+    {name} in an argument      the value, as that argument's text ("" if the combination
+                               lacks that sub-parameter); but in a shell's script, that is
+                               from the -c of `sh -c` (any shell, any options, after `env`,
+                               `timeout`...) on, "$VM5K_P_<NAME>": a value is never shell
+                               text. Other braces are left alone.
     VM5K_SWEEP_DIR, VM5K_SWEEP_KEY, VM5K_SWEEP_RUN (the combination's directory)
     VM5K_SWEEP_DOC             where the command may write its deployment document
 
@@ -19,15 +21,15 @@ import ctypes
 import json
 import os
 import re
-import shlex
 import signal
 import subprocess
 import threading
 import time
 
+from vm5k_doc.errors import InputError
 from vm5k_doc.status import ExitStatus
 
-from .store import now, proc_start
+from .store import loads, now, proc_start
 
 DOC_MAX = 64 << 20  # stdout bigger than this is not parsed as a document
 GRACE = 10  # seconds between SIGTERM and SIGKILL when stopping a command
@@ -47,45 +49,53 @@ def _child_setup(parent):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+def variable(name):
+    return f"VM5K_P_{name.upper()}"
+
+
 def environment(sweep, key, combo, base=None):
-    env = dict(os.environ if base is None else base)
-    for n in sweep.names:  # a sub-parameter absent from this combination is unset
-        env.pop(n, None)
-        env.pop(f"VM5K_P_{n.upper()}", None)
+    # only VM5K_P_*: a parameter named PATH or LD_PRELOAD must not change what runs;
+    # inherited VM5K_P_* go, so that an absent sub-parameter is unset
+    env = {k: v for k, v in (os.environ if base is None else base).items() if not k.startswith("VM5K_P_")}
     for n, v in combo.items():
-        env[f"VM5K_P_{n.upper()}"] = v
-        env[n] = v
+        env[variable(n)] = v
     rd = sweep.run_dir(key).resolve()
     env.update(VM5K_SWEEP_DIR=str(sweep.dir.resolve()), VM5K_SWEEP_KEY=key,
                VM5K_SWEEP_RUN=str(rd), VM5K_SWEEP_DOC=str(rd / "deployment.json"))
     return env
 
 
-SHELLS = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "busybox"}
+SHELLS = {"sh", "ash", "bash", "dash", "zsh", "ksh", "mksh", "yash", "posh", "rbash", "csh", "tcsh", "fish"}
+_C_OPTION = re.compile(r"-[A-Za-z]*c[A-Za-z]*|--command(=.*)?")
 
 
 def substitute(argv, combo, names):
-    """{name} -> value in each argument; shell-quoted inside the script of `sh -c SCRIPT`,
-    so that no value reaches a shell unquoted."""
+    """{name} -> the value as argument text, but "$VM5K_P_<NAME>" in a shell's script, so
+    that a value never is shell text. The rule errs on the safe side: from the first -c
+    (-ec, -xc...) after a shell's name on, every argument is taken as shell text, wherever
+    the shell sits (`env sh -c`, `timeout 9 bash --norc -o errexit -c`, `env -S 'sh -c ...'`)."""
     if not names:
         return list(argv)
     pat = re.compile(r"\{(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + r")\}")
-    script = _script_index(argv)
+    first = _shell_text_from(argv)
     plain = lambda m: combo.get(m[1], "")
-    quoted = lambda m: shlex.quote(combo.get(m[1], ""))
-    return [pat.sub(quoted if i == script else plain, a) for i, a in enumerate(argv)]
+    # a constant reference: whatever quotes surround it, the shell only expands a variable
+    ref = lambda m: f'"${variable(m[1])}"' if m[1] in combo else "''"
+    return [pat.sub(ref if i >= first else plain, a) for i, a in enumerate(argv)]
 
 
-def _script_index(argv):
-    """Where SCRIPT is in `sh [-opts]c SCRIPT ...`, or None."""
-    if not argv or os.path.basename(argv[0]) not in SHELLS:
-        return None
-    for i, a in enumerate(argv[1:], 1):
-        if not a.startswith("-") or a.startswith("--"):
-            return None
-        if "c" in a:
-            return i + 1
-    return None
+def _shell_text_from(argv):
+    """The index of the first argument a shell may read as script (len(argv) if none): the
+    one holding the -c that follows a shell's name. Words are split on blanks to see
+    `env -S 'sh -c ...'` too."""
+    shell = False
+    for i, word in enumerate(argv):
+        for token in word.split():
+            if os.path.basename(token) in SHELLS:
+                shell = True
+            elif shell and _C_OPTION.fullmatch(token):
+                return i
+    return len(argv)
 
 
 def _capture_document(rd):
@@ -97,8 +107,8 @@ def _capture_document(rd):
     if not 0 < out.stat().st_size <= DOC_MAX:
         return False
     try:
-        obj = json.loads(out.read_bytes())
-    except ValueError:
+        obj = loads(out.read_bytes(), out)
+    except InputError:  # not JSON, or JSON no document could be (NaN, too deep)
         return False
     if not isinstance(obj, dict):
         return False

@@ -10,6 +10,10 @@ States: todo (no run.json yet, or reset), running, done, failed, skipped.
 A `running` combination whose runner is gone is `stale` and is claimed again (what is left
 of its command is killed first): the runner is a (host, pid, pid start time) triple, so a
 reused pid or a SIGKILLed runner cannot leave it stuck (execo's ParamSweeper could).
+
+A DIR may have been edited or crafted: sweep.json is checked exactly like a new sweep
+(check_spec), run.json records like the ones written here (check_record), every file is a
+regular file of at most 64 MB, and nothing is read or written through a link out of DIR.
 """
 import contextlib
 import datetime
@@ -18,6 +22,8 @@ import json
 import os
 import signal
 import socket
+import stat
+import tempfile
 from pathlib import Path
 
 from vm5k_doc.errors import InputError
@@ -26,6 +32,9 @@ from . import params as P
 
 FORMAT = "vm5k-sweep/1"
 STATES = ("todo", "running", "stale", "done", "failed", "skipped")
+RECORD_STATES = ("todo", "running", "done", "failed", "skipped")  # stale is never written
+MAX_FILE = 64 << 20  # bytes of any JSON file read from DIR or --grid
+MAX_ARG = 128 << 10  # a command argument (Linux's limit for one)
 HOST = socket.gethostname()
 
 
@@ -92,31 +101,96 @@ def kill_orphans(rec):
 
 
 def write_json(path, obj):
-    """Atomic: readers (status, another runner) never see half a file."""
+    """Atomic: readers (status, another runner) never see half a file. The temporary file
+    is a new one (mkstemp), never a link left there."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(obj)}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(obj, indent=2) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def loads(data, where):
+    """JSON text of at most MAX_FILE: NaN, Infinity and deep nesting are errors, not values."""
+    if len(data) > MAX_FILE:
+        raise InputError(f"{where}: larger than {MAX_FILE >> 20} MB")
+    try:
+        return json.loads(data, parse_constant=_no_constant)
+    except RecursionError:
+        raise InputError(f"{where}: unreadable (nested too deeply)") from None
+    except ValueError as e:
+        raise InputError(f"{where}: unreadable ({e})") from None
 
 
 def read_json(path, default=None):
+    """A regular file's JSON, or default if there is no file."""
     try:
-        return json.loads(Path(path).read_text())
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block
     except FileNotFoundError:
         return default
-    except (OSError, ValueError) as e:
-        raise InputError(f"{path}: unreadable ({e})") from None
+    except OSError as e:
+        raise InputError(f"{path}: unreadable ({e.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError(f"{path}: not a regular file")
+        data = f.read(MAX_FILE + 1)
+    return loads(data, path)
+
+
+def check_spec(spec):
+    """The one check of a sweep's definition, whether built from flags or read from a
+    sweep.json: returns it normalized, and its combinations."""
+    if not isinstance(spec, dict) or spec.get("format") != FORMAT:
+        raise InputError(f"not a {FORMAT} sweep")
+    grid, filters, combos = P.check(spec.get("grid"), spec.get("filters", []))
+    command = spec.get("command", [])
+    if not isinstance(command, list) or not all(
+            isinstance(a, str) and "\0" not in a and len(a) <= MAX_ARG for a in command):
+        raise InputError("command: expected a list of arguments (text without NUL)")
+    return dict(spec, grid=grid, filters=filters, command=command), combos
+
+
+def _pid(v):
+    return v is None or (type(v) is int and 1 < v < 1 << 22)  # never 0, -1 or 1: killpg takes them
+
+
+def _int(v):
+    return v is None or type(v) is int
+
+
+def check_record(rec, path):
+    """A run.json as written here, else an error naming it (no traceback, no killpg of a
+    crafted pgid)."""
+    c = rec.get("claimed_by") if isinstance(rec, dict) else None
+    ok = (isinstance(rec, dict) and rec.get("state", "todo") in RECORD_STATES
+          and type(rec.get("attempts", 0)) is int and _pid(rec.get("pgid")) and _int(rec.get("pgid_start"))
+          and _int(rec.get("exit")) and isinstance(rec.get("duration", 0), (int, float))
+          and (c is None or (isinstance(c, dict) and _pid(c.get("pid")) and _int(c.get("pid_start")))))
+    if not ok:
+        raise InputError(f"{path}: not a vm5k-sweep record")
+    return rec
 
 
 class Sweep:
     def __init__(self, path, spec):
+        """spec: the content of sweep.json, new or stored, checked here (check_spec)."""
         self.dir = Path(path)
-        self.spec = spec  # the content of sweep.json
-        self.grid = spec["grid"]
-        self.filters = spec.get("filters", [])
-        self.command = spec.get("command", [])
+        self.spec, combos = check_spec(spec)
+        self.grid = self.spec["grid"]
+        self.filters = self.spec["filters"]
+        self.command = self.spec["command"]
         self.names = P.names(self.grid)
-        self.combos = {P.key(c): c for c in P.combinations(self.grid, self.filters)}
+        self.combos = {P.key(c): c for c in combos}
 
     # --- opening ------------------------------------------------------------------------
 
@@ -127,40 +201,48 @@ class Sweep:
         if d.exists() and not d.is_dir():
             raise InputError(f"{d}: not a directory")
         if grid is None:
-            spec = cls._read_spec(d)
-            if spec is None:
+            stored = cls._stored(d)
+            if stored is None:
                 raise InputError(f"{d}: no sweep here (no sweep.json); start one with -p NAME=VALUES")
-            return cls(d, spec)
-        if not P.combinations(grid, filters):
-            raise InputError("empty grid: no combination to run (check -p and --filter)")
-        want = {"format": FORMAT, "grid": grid, "filters": list(filters), "command": list(command)}
-        if cls._read_spec(d) is None and d.exists() and any(p.name != "lock" for p in d.iterdir()):
+            return stored
+        new = cls(d, {"format": FORMAT, "grid": grid, "filters": list(filters), "command": list(command)})
+        want = new.spec
+        stored = cls._stored(d)
+        if stored is None and d.exists() and any(p.name != "lock" for p in d.iterdir()):
             raise InputError(f"{d}: not empty and not a vm5k-sweep directory (no sweep.json)")
-        if cls._read_spec(d) is None:
+        if stored is None:
             if not command:
                 raise InputError(f"no command: give it after --, e.g. `vm5k-sweep run {d} -p n=1,2 -- echo {{n}}`")
             if not create:
-                return cls(d, want)
+                return new
         d.mkdir(parents=True, exist_ok=True)
         with _flock(d / "lock"):  # two invocations creating the same DIR agree on one spec
-            spec = cls._read_spec(d)
-            if spec is None:
-                spec = dict(want, created=now())
-                write_json(d / "sweep.json", spec)
-            else:
-                for k in ("grid", "filters", "command"):
-                    if k == "command" and not want["command"]:
-                        continue  # `run DIR -p ...` without CMD reuses the stored one
-                    if spec.get(k) != want[k]:
-                        raise InputError(f"{d} holds another sweep: its {k} differs ({json.dumps(spec.get(k))}); use another DIR")
-        return cls(d, spec)
+            stored = cls._stored(d)
+            if stored is None:
+                want["created"] = now()
+                write_json(d / "sweep.json", want)
+                return new
+            for k in ("grid", "filters", "command"):
+                if k == "command" and not want["command"]:
+                    continue  # `run DIR -p ...` without CMD reuses the stored one
+                if stored.spec[k] != want[k]:
+                    raise InputError(f"{d} holds another sweep: its {k} differs ({json.dumps(stored.spec[k])}); use another DIR")
+        return stored
 
-    @staticmethod
-    def _read_spec(d):
-        spec = read_json(d / "sweep.json") if d.is_dir() else None
-        if spec is not None and (not isinstance(spec, dict) or spec.get("format") != FORMAT or "grid" not in spec):
-            raise InputError(f"{d}/sweep.json: not a {FORMAT} sweep")
-        return spec
+    @classmethod
+    def _stored(cls, d):
+        """The sweep in DIR, checked exactly like a new one; None if DIR holds none."""
+        path = d / "sweep.json"
+        if not (d.is_dir() and os.path.lexists(path)):
+            return None
+        spec = read_json(path)
+        try:
+            sweep = cls(d, spec)
+            if not sweep.command:
+                raise InputError("no command")
+        except InputError as e:
+            raise InputError(f"{path}: {e}") from None
+        return sweep
 
     # --- records ------------------------------------------------------------------------
 
@@ -168,10 +250,15 @@ class Sweep:
         return _flock(self.dir / "lock")
 
     def run_dir(self, key):
-        return self.dir / "runs" / key
+        """DIR/runs/<key>; refused if a link there leads out of DIR."""
+        rd = self.dir / "runs" / key
+        if rd.resolve() != self.dir.resolve() / "runs" / key:
+            raise InputError(f"{rd}: leads out of {self.dir} (a link?)")
+        return rd
 
     def record(self, key):
-        return read_json(self.run_dir(key) / "run.json", {"state": "todo"})
+        path = self.run_dir(key) / "run.json"
+        return check_record(read_json(path, {"state": "todo"}), path)
 
     def state(self, rec):
         """The effective state: `running` with a dead claimer is `stale`."""
@@ -241,10 +328,14 @@ class Sweep:
 
 @contextlib.contextmanager
 def _flock(path):
-    # a fresh open() per use: flock() then excludes other threads of this process too
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    # a fresh open() per use: flock() then excludes other threads of this process too;
+    # O_NOFOLLOW: a link planted as DIR/lock must not create a file elsewhere
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise InputError(f"{path}: cannot lock ({e.strerror})") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
