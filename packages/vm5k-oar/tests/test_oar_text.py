@@ -66,3 +66,23 @@ def test_gantt_planning(recorded):
     kinds = sorted({b.kind for b in planning.blocks})
     assert kinds == ["kavlan", "kavlan-local", "slash_22"]
     assert sum(b.kind == "slash_22" for b in planning.blocks) == 8
+
+
+def test_standby_nodes_are_available_until_their_available_upto(recorded):
+    """Grid'5000 powers idle nodes off (Absent with available_upto): OAR wakes them for a
+    job, so they count as free until then; Dead, Suspected and plain Absent never do."""
+    stdout, meta = recorded("oarstat-gantt-J")
+    start, end = (parse_oar_date(d, meta["tz"]) for d in meta["argv"][2].split(", "))
+    data = oar_text.loads(stdout, "gantt")
+    rows = data["resources"] if isinstance(data["resources"], list) else list(data["resources"].values())
+    for row in rows:
+        if row.get("host") == "host3.lab":
+            row.update(state="Absent", available_upto=end + 3600)
+        if row.get("host") == "host2.lab":
+            row.update(state="Suspected")
+    planning = oar_text.parse_gantt(data, "lab", start, end)
+    busy = {h.fqdn: h.busy for h in planning.hosts}
+    assert busy["host3.lab"].free(start, end) and not busy["host3.lab"].free(end + 3600, end + 7200)
+    assert not busy["host2.lab"].free(start, end)
+    assert oar_text.unavailable("Absent", 0) == [(0, oar_text.FOREVER)]
+    assert oar_text.unavailable("Alive", maintenance="YES") == [(0, oar_text.FOREVER)]

@@ -86,12 +86,12 @@ def job_from_api(data, site):
 
 
 def planning_from_status(status, site, start, end, reference=None):
-    """GET /sites/{s}/status -> Planning. A node is unusable unless hard state is alive;
+    """GET /sites/{s}/status -> Planning. A node is unusable unless hard state is alive (or standby);
     busy while one of its reservations runs (started_at, else scheduled_at, + walltime);
     besteffort jobs are ignored (they are killed for us), as enoslib does."""
     def busy_of(item):
         periods = []
-        if (item.get("hard") or "alive") not in ("alive", "free"):
+        if (item.get("hard") or "alive") not in ("alive", "free", "standby"):  # standby: woken for a job
             periods.append((0, FOREVER))
         for job in item.get("reservations") or []:
             if job.get("queue") == "besteffort":

@@ -11,6 +11,21 @@ COULD_RUN_RE = re.compile(r"could run at (\d{4}-\d{1,2}-\d{1,2} \d{1,2}:\d{1,2}:
 KO_RE = re.compile(r"Reservation not valid --> KO \(([^)]*)\)")
 PROPERTY_RE = re.compile(r"(\w+) = '([^']*)'")
 FOREVER = 2**31 - 1
+
+
+def unavailable(state, available_upto=None, maintenance=None):
+    """When a resource cannot run a job, from OAR's own columns. Alive: never. Absent with
+    `available_upto` in the future is a node in standby (Grid'5000 powers nodes off to save
+    energy and OAR wakes them for a job): usable until then, as execo and EnOSlib count it.
+    Dead, Suspected, a plain Absent, or in maintenance: always."""
+    if str(maintenance or "").upper() == "YES":
+        return [(0, FOREVER)]
+    if state in (None, "Alive"):
+        return []
+    upto = as_int(available_upto)
+    if state == "Absent" and upto and upto > 0:
+        return [(upto, FOREVER)]
+    return [(0, FOREVER)]
 ENDED = ("Terminated", "Error")
 STARTED = ("Running",)
 VLAN_TYPES = ("kavlan", "kavlan-local", "kavlan-global")
@@ -170,9 +185,8 @@ def parse_gantt(data, site, start, end, now=None):
     hosts, blocks = {}, {}
     for row in rows:
         rid = str(row.get("resource_id"))
-        busy = list(intervals.get(rid, []))
-        if row.get("state", "Alive") != "Alive":
-            busy.append((0, FOREVER))
+        busy = list(intervals.get(rid, [])) + unavailable(row.get("state", "Alive"), row.get("available_upto"),
+                                                          row.get("maintenance"))
         kind = row.get("type") or "default"
         if kind == "default":
             fqdn = row.get("network_address") or row.get("host")
