@@ -1,6 +1,6 @@
 """kadeploy3 command lines and output parsing (grid5000-formats.md §7)."""
 import pytest
-from vm5k_doc import ssh
+from vm5k_doc import platforms, ssh
 from vm5k_doc.errors import InputError
 from vm5k_hosts import deploy
 
@@ -72,9 +72,11 @@ def test_kadeploy_through_frontend_quotes(monkeypatch):
         return Done()
 
     monkeypatch.setattr(deploy.subprocess, "run", fake_run)
-    deployed, failed = deploy.kadeploy("s", ["a-1.s.grid5000.fr", "a-2.s.grid5000.fr"],
+    frontend = platforms.get("g5k").frontend("s")    # the one way to a site's frontend
+    assert frontend == "s.grid5000.fr"
+    deployed, failed = deploy.kadeploy(frontend, ["a-1.s.grid5000.fr", "a-2.s.grid5000.fr"],
                                        env_file="/home/u/my env.yaml")
-    assert seen["argv"][:-3] == ssh.argv("s")[:-2]    # vm5k_doc.ssh's options, no key, no user
-    assert seen["argv"][-3:] == ["--", "s", "kadeploy3 -a '/home/u/my env.yaml' -m a-1.s.grid5000.fr -m a-2.s.grid5000.fr"]
+    assert seen["argv"][:-3] == ssh.argv(frontend)[:-2]    # vm5k_doc.ssh's options, no key, no user
+    assert seen["argv"][-3:] == ["--", "s.grid5000.fr", "kadeploy3 -a '/home/u/my env.yaml' -m a-1.s.grid5000.fr -m a-2.s.grid5000.fr"]
     assert deployed == ["a-1.s.grid5000.fr"]
     assert failed == {"a-2.s.grid5000.fr": "not in kadeploy3's output (exit 0)"}

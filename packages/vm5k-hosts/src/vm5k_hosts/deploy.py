@@ -64,11 +64,12 @@ def parse_kadeploy(output):
     return deployed, failed
 
 
-def kadeploy(site, hosts, frontend_ssh=True, timeout=3600, **options):
-    """Run kadeploy3 for the hosts of one site (on its frontend through ssh, or here)."""
+def kadeploy(frontend, hosts, timeout=3600, **options):
+    """Run kadeploy3 for the hosts of one site: through ssh to its frontend (the platform's
+    frontend(site)), or here when frontend is None."""
     argv = kadeploy_argv(hosts, **options)
-    if frontend_ssh:
-        argv = ssh.argv(check_id(site, "site"), join(argv))
+    if frontend:
+        argv = ssh.argv(frontend, join(argv))
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -147,8 +147,9 @@ def deploy_g5k(ctx, steps, doc, env_name, env_file, env_user, forcedeploy, retri
             break
         by_site = deploy.group_by_site(todo)
         with ThreadPoolExecutor(max_workers=len(by_site)) as pool:
-            runs = {site: pool.submit(deploy.kadeploy, site, [h["id"] for h in group],
-                                      frontend_ssh=frontend_ssh, env_name=env_name,
+            frontend = platforms.of(doc).frontend if frontend_ssh else (lambda site: None)
+            runs = {site: pool.submit(deploy.kadeploy, frontend(check_id(site, "site")),
+                                      [h["id"] for h in group], env_name=env_name,
                                       env_file=env_file, user=env_user, vlan=vlan, key=True)
                     for site, group in by_site.items()}
         failed = {}

@@ -23,6 +23,10 @@ class Platform:
         """request.resources when the user names none."""
         return []
 
+    def frontend(self, site):
+        """The host to ssh to for a site's tools (oarsub, kadeploy3), None to run them here."""
+        return None
+
     def oar_settings(self, oar_user=None):
         """How vm5k-oar reaches OAR: keyword arguments of its OarCli."""
         raise NotImplementedError(f"{self.name}: no OAR")

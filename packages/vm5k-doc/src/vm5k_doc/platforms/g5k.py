@@ -25,12 +25,14 @@ class G5k(Platform):
     def default_resources(self):
         return [{"element": "grid5000", "hosts": 0}]
 
-    def oar_settings(self, oar_user=None):
+    def frontend(self, site):
+        # on a frontend its own site runs here; every other site over ssh to its frontend
         fqdn = socket.getfqdn()
         local = fqdn.split(".")[-3] if fqdn.endswith(".grid5000.fr") and fqdn.count(".") >= 3 else None
-        # on a frontend its own site runs locally; every other site over ssh to its frontend
-        return {"tz": G5K_TZ, "poll_seconds": 10,
-                "ssh_host": lambda site: None if site == local else f"{site}.grid5000.fr"}
+        return None if site == local else f"{site}.grid5000.fr"
+
+    def oar_settings(self, oar_user=None):
+        return {"tz": G5K_TZ, "poll_seconds": 10, "ssh_host": self.frontend}
 
     def vm_domain(self, site):
         return f"{site}.grid5000.fr"
