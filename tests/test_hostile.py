@@ -71,7 +71,7 @@ def check(sandbox, result, command, says, status=2, document=None):
         assert result.stdout == b""
 
 
-INJECT = [f"x;touch pwned", "$(touch pwned)", "`touch pwned`", "-oProxyCommand=touch pwned", "x\ntouch pwned",
+INJECT = ["x;touch pwned", "$(touch pwned)", "`touch pwned`", "-oProxyCommand=touch pwned", "x\ntouch pwned",
           "x' or ('1'='1", "../../../tmp/x", "x y", "vm-1\n"]
 
 # ------------------------------------------------------------------ values inside documents

@@ -92,3 +92,26 @@ def test_pipeline_three_debian_vms_over_three_hosts(lab, tmp_path):
     for vm in doc["vms"]:
         host = next(h for h in doc["hosts"] if h["id"] == vm["host"])
         assert host["images"]["debian"]["disk"]["sha256"], host["images"]
+
+
+@pytest.mark.lab
+def test_stages_refuse_the_hosts_of_an_ended_job(lab, tmp_path):
+    """When the job ends under the pipeline (walltime, oardel), its hosts are no longer the
+    user's: vm5k-hosts and vm5k-vms stop with exit 5 naming the job, and touch nothing."""
+    reserved = sh(f"vm5k-topo --platform lab -n 2 -r lab:2 -t '{TEMPLATE}' -w 0:10:00 | vm5k-oar > reserved.json",
+                  tmp_path)
+    try:
+        assert reserved.returncode == 0, reserved.stderr[-2000:]
+        job = json.loads((tmp_path / "reserved.json").read_text())["reservation"]["jobs"][0]
+        released = sh("vm5k-oar --release -i reserved.json > released.json", tmp_path)
+        assert released.returncode == 0, released.stderr[-2000:]
+        for stage in ("vm5k-hosts", "vm5k-vms"):
+            done = sh(f"{stage} -q -i reserved.json > {stage}.json", tmp_path)
+            assert done.returncode == 5, done.stderr
+            assert f"job lab:{job['id']} is" in done.stderr and "no longer yours" in done.stderr, done.stderr
+            assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+            doc = json.loads((tmp_path / f"{stage}.json").read_text())
+            assert doc["events"][-1]["status"] == 5
+            assert all(h.get("state") == "reserved" for h in doc["hosts"])   # nothing was done to them
+    finally:
+        sh("vm5k-oar --release -i reserved.json > /dev/null", tmp_path)

@@ -6,7 +6,7 @@ a host that fails a step is KO with that step and its error and takes no further
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from vm5k_doc import platforms
+from vm5k_doc import jobs, platforms
 from vm5k_doc.checks import check_id
 from vm5k_doc.errors import InputError, PlatformError
 from vm5k_doc.platforms.base import record_vlan
@@ -78,6 +78,8 @@ def run(ctx, nodeploy=False, forcedeploy=False, env_name=None, env_file=None, en
         check_id(h["id"], "host id")
     if not hosts:
         raise PlatformError("no usable host in the document: all are KO or released")
+    if not ctx.dry_run:  # an ended job's hosts are not ours any more
+        jobs.check_running(doc, platform)
     conn = connection(platform, ssh_key, ssh_user)
     files = images.plan(doc.get("vms", []), image_dir, platform.images())
     package_list = (list(prepare.PACKAGES) if packages else []) + prepare.check_packages(other_packages)

@@ -5,12 +5,11 @@ Commands are argv lists; over ssh they become one remote command line where ever
 is shlex-quoted, so no value from a user reaches a shell unquoted.
 """
 import logging
-import os
 import subprocess
 
-from vm5k_doc import ssh
 from vm5k_doc.errors import PlatformError
 from vm5k_doc.ids import join
+from vm5k_doc.jobs import oar_argv
 
 from . import oar_text
 from .backend import Backend
@@ -37,13 +36,8 @@ class OarCli(Backend):
 
     def run(self, site, argv, check=True):
         """(returncode, stdout, stderr) of argv on the site's frontend."""
-        env = None
         destination = self.ssh_host(site) if self.ssh_host else None
-        if destination:
-            argv = ssh.argv(destination, f"TZ={self.tz} {join(argv)}")
-        else:
-            argv = self.wrap(argv) if self.wrap else list(argv)
-            env = dict(os.environ, TZ=self.tz)
+        argv, env = oar_argv({"tz": self.tz, "ssh_host": self.ssh_host, "wrap": self.wrap}, site, argv)
         log.debug("run: %s", join(argv))
         try:
             done = self.runner(argv, capture_output=True, text=True, timeout=TIMEOUT, env=env,

@@ -1,6 +1,6 @@
 """The vms stage: create, start and wait for the document's VMs (deploy.py), or destroy
 (destroy.py) or live-migrate them (migrate.py), over vm5k_doc.ssh and vm5k_doc.remote."""
-from vm5k_doc import checks, platforms
+from vm5k_doc import checks, jobs, platforms
 from vm5k_doc.errors import InputError
 from vm5k_doc.ssh import Ssh, find_key
 
@@ -15,6 +15,8 @@ def run(ctx, destroy_vms=False, migrations=(), ssh_key=None, ssh_user="root", ti
     ssh = Ssh(user=ssh_user, key=find_key(ssh_key, platforms.of(ctx.doc).ssh_key))
     if destroy_vms:
         return destroy.run(ctx, ssh)
+    if not ctx.dry_run:  # an ended job's hosts are not ours any more
+        jobs.check_running(ctx.doc, platforms.of(ctx.doc))
     if migrations:
         return migrate.run(ctx, ssh, parse_migrations(migrations))
     return deploy.run(ctx, ssh, force=ctx.force, timeout=timeout, min_ready=min_ready, leases=leases)
