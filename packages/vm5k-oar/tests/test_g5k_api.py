@@ -69,3 +69,59 @@ def test_refused_reservation_could_run_at():
 def test_status_planning_shape():
     p = planning_from_status({"nodes": {}, "vlans": {"16": {"hard": "alive", "type": "kavlan-global", "reservations": []}}}, "rennes", 0, 10)
     assert [(b.name, b.kind) for b in p.blocks] == [("16", "kavlan-global")]
+
+
+def test_python_grid5000_client_authenticated_and_scoped_to_the_user(tmp_path, fixtures):
+    """The real python-grid5000 client against a local HTTP server that answers like the
+    API (recorded bodies): the credentials of ~/.python-grid5000.yaml go with each request,
+    and job reuse by name only sees the user's own jobs."""
+    import base64
+    import http.server
+    import threading
+
+    from vm5k_oar import g5k_api
+
+    seen = []
+    items = {"items": [{"uid": 7, "name": "vm5k", "user_uid": "alice", "state": "running"},
+                       {"uid": 8, "name": "vm5k", "user_uid": "mallory", "state": "running"}]}
+    submitted = json.loads((fixtures / "oarapi-submitted-job.json").read_text())
+
+    class Api(http.server.BaseHTTPRequestHandler):
+        def answer(self, code, body):
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):  # noqa: N802
+            seen.append((self.command, self.path, self.headers.get("Authorization")))
+            self.answer(200, items)
+
+        def do_POST(self):  # noqa: N802
+            length = int(self.headers.get("Content-Length") or 0)
+            seen.append((self.command, self.path, json.loads(self.rfile.read(length))))
+            self.answer(201, submitted)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = tmp_path / "python-grid5000.yaml"
+        config.write_text(f"uri: http://127.0.0.1:{server.server_port}\nusername: alice\npassword: secret\n")
+        fetch, login = g5k_api.grid5000_fetch(str(config))
+        api = G5kApi(fetch=fetch, user=login)
+        assert [job.id for job in api.jobs_named("lyon", "vm5k")] == [7]       # not mallory's
+        method, path, auth = seen[0]
+        assert path.startswith("/sites/lyon/jobs?") and "user=alice" in path
+        assert auth == "Basic " + base64.b64encode(b"alice:secret").decode()
+        spec = JobSpec(site="lyon", resources="{cluster='nova'}/nodes=2", walltime=3600, types=["deploy", "exotic"],
+                       queue="production")
+        assert api.submit(spec).ok
+        _, path, body = seen[1]
+        assert path == "/sites/lyon/jobs" and body["types"] == ["deploy", "exotic"] and body["queue"] == "production"
+    finally:
+        server.shutdown()

@@ -28,7 +28,7 @@ EXAMPLES = """  vm5k-topo -n 4 --platform lab | vm5k-oar -w 0:20:00 > reserved.j
 @click.option("--oar-user", metavar="USER", help="Lab: run OAR commands as USER (default: the lab's submit user).")
 @click.option("--deploy/--no-deploy", default=None, help="Add -t deploy (default: on Grid'5000 only).")
 @click.option("--queue", metavar="QUEUE", help="OAR queue.")
-@click.option("--api-user", default=None, metavar="LOGIN", help="REST API: list jobs of this user (default: none).")
+@click.option("--api-user", default=None, metavar="LOGIN", help="REST API: your Grid'5000 login (default: username in ~/.python-grid5000.yaml, else yours).")
 def main(**options):
     """Reserve hosts for the document's VMs: find a slot, submit one OAR job per site at one
     start date, wait until they run, write hosts, subnets/vlan and the VMs' placement."""

@@ -10,6 +10,7 @@ It also reads the OAR REST API shapes (`/oarapi/jobs/{id}/details`) that the Gri
 proxies, so the recorded fixtures of both parse to the same JobInfo. `fetch(method, path,
 body) -> (status, json)` is injectable: tests run on recorded answers, never the network.
 """
+import getpass
 import json
 import logging
 import os
@@ -31,29 +32,28 @@ STATES = {"waiting": "Waiting", "launching": "Launching", "running": "Running", 
           "error": "Error", "terminated": "Terminated", "tolaunch": "toLaunch", "finishing": "Finishing"}
 
 
-def urllib_fetch(base=API_URL, user=None, password=None, timeout=60):
-    """A fetch function over HTTPS; basic auth only when given (inside Grid'5000 none is needed)."""
+CONFIG = "~/.python-grid5000.yaml"   # the field's convention (python-grid5000, EnOSlib)
+
+
+def grid5000_fetch(config=CONFIG):
+    """(fetch, login) through python-grid5000: its session, retries and credentials from
+    ~/.python-grid5000.yaml (username, password; none needed inside Grid'5000). The login
+    scopes job lists to the user's own jobs."""
+    from grid5000 import Grid5000
+    from grid5000.exceptions import Grid5000Error
+    path = os.path.expanduser(config)
+    client = Grid5000.from_yaml(path) if os.path.exists(path) else Grid5000()
+    login = getattr(client, "username", None)
+
     def fetch(method, path, body=None):
-        request = urllib.request.Request(base + path, method=method,
-                                         data=json.dumps(body).encode() if body is not None else None,
-                                         headers={"Accept": "application/json", "Content-Type": "application/json"})
-        if user:
-            import base64
-            token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
-            request.add_header("Authorization", f"Basic {token}")
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as answer:
-                text = answer.read().decode()
-                return answer.status, json.loads(text) if text.strip() else {}
-        except urllib.error.HTTPError as exc:
-            text = exc.read().decode(errors="replace")
-            try:
-                return exc.code, json.loads(text)
-            except ValueError:
-                return exc.code, {"message": text.strip()}
-        except (urllib.error.URLError, OSError) as exc:
+            answer = client.http_request(method.lower(), path, post_data=body)
+        except Grid5000Error as exc:
+            return exc.response_code or 0, {"message": str(exc.error_message)}
+        except OSError as exc:   # requests' connection errors
             raise PlatformError(f"Grid'5000 API {path}: {exc}") from None
-    return fetch
+        return answer.status_code, answer.json() if answer.content.strip() else {}
+    return fetch, login
 
 
 def job_from_api(data, site):
@@ -120,8 +120,13 @@ class G5kApi(Backend):
     poll_seconds = 20
 
     def __init__(self, fetch=None, user=None, reference=None, margin=120):
-        self.fetch = fetch or urllib_fetch(os.environ.get("VM5K_G5K_API", API_URL))
-        self.user = user
+        login = None
+        if fetch is None:
+            fetch, login = grid5000_fetch()
+        self.fetch = fetch
+        # jobs are the user's own: --api-user, else the configured login, else ours (on a
+        # frontend the Unix login is the Grid'5000 one)
+        self.user = user or login or getpass.getuser()
         self.reference = reference
         self.margin = margin
 
@@ -160,11 +165,10 @@ class G5kApi(Backend):
         return job_from_api(self.call("GET", f"/sites/{site}/jobs/{int(job_id)}"), site)
 
     def jobs_named(self, site, name):
-        query = {"name": name, "state": "waiting,launching,running"}
-        if self.user:
-            query["user"] = self.user
+        query = {"name": name, "state": "waiting,launching,running", "user": self.user}
         data = self.call("GET", f"/sites/{site}/jobs?{urllib.parse.urlencode(query)}")
-        return [job_from_api(item, site) for item in data.get("items", []) if item.get("name") == name]
+        return [job_from_api(item, site) for item in data.get("items", [])
+                if item.get("name") == name and item.get("user_uid", item.get("user", self.user)) == self.user]
 
     def delete(self, site, job_id):
         status, _ = self.fetch("DELETE", f"/sites/{site}/jobs/{int(job_id)}", None)
