@@ -86,3 +86,10 @@ def test_standby_nodes_are_available_until_their_available_upto(recorded):
     assert not busy["host2.lab"].free(start, end)
     assert oar_text.unavailable("Absent", 0) == [(0, oar_text.FOREVER)]
     assert oar_text.unavailable("Alive", maintenance="YES") == [(0, oar_text.FOREVER)]
+
+
+def test_a_node_the_reference_does_not_know_is_described_by_oar(recorded):
+    stdout, meta = recorded("oarnodes-J-host")
+    node = oar_text.parse_oarnodes(oar_text.loads(stdout, "oarnodes"), meta["argv"][-1])
+    assert node == {"cluster": "lab", "cores": 2, "threads": 2, "mem_mb": 4096}
+    assert oar_text.parse_oarnodes({}, "host9.lab") == {}

@@ -38,3 +38,7 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def delete(self, site, job_id):
         ...
+
+    def node(self, site, fqdn):
+        """What OAR says of a node ({cluster, cores, threads, mem_mb}), {} when it cannot."""
+        return {}

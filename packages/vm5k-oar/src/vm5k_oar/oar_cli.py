@@ -59,6 +59,9 @@ class OarCli(Backend):
         except ValueError as exc:
             raise PlatformError(f"{site}: {what}: {exc}") from None
 
+    def node(self, site, fqdn):
+        return oar_text.parse_oarnodes(self.json(site, ["oarnodes", "-J", fqdn], "oarnodes"), fqdn)
+
     def planning(self, site, start, end):
         window = f"{oar_date(start, self.tz)}, {oar_date(end, self.tz)}"
         data = self.json(site, ["oarstat", "--gantt", window, "-J"], "oarstat --gantt")

@@ -203,3 +203,16 @@ def parse_gantt(data, site, start, end, now=None):
     planning.hosts = [PlanHost(fqdn, site, cluster, Busy.of(busy)) for fqdn, (cluster, busy) in hosts.items()]
     planning.blocks = [Block(site, name, kind, Busy.of(busy)) for (kind, name), busy in blocks.items()]
     return planning.sort()
+
+
+def parse_oarnodes(data, fqdn):
+    """`oarnodes -J HOST` (one entry per core resource) -> {cluster, cores, threads, mem_mb}:
+    how vm5k-oar describes a granted node the reference data does not know."""
+    rows = [r for r in (data.values() if isinstance(data, dict) else data or [])
+            if isinstance(r, dict) and (r.get("network_address") or r.get("host")) == fqdn
+            and (r.get("type") or "default") == "default"]
+    if not rows:
+        return {}
+    cores = len({r.get("core", r.get("resource_id")) for r in rows})
+    return {"cluster": rows[0].get("cluster"), "cores": cores, "threads": cores,
+            "mem_mb": as_int(rows[0].get("memnode")) or None}

@@ -194,16 +194,19 @@ def run(ctx, backend, *, walltime=None, job_list=None, name=None, window=86400, 
     if ctx.dry_run:
         return None
     infos = wait.until_running(backend, records, ctx.events)
-    fill(doc, infos.values(), reference)
+    fill(doc, infos.values(), reference, backend)
     return None
 
 
-def fill(doc, infos, reference):
+def fill(doc, infos, reference, backend=None):
     """hosts, subnets, vlan and placement from running jobs."""
     reservation = doc["reservation"]
     records = hosts_module.records_for(infos, reference)
     if not records:
         raise PlatformError("the job(s) run but hold no host")
+    for record in records:   # a node the reference does not know: as OAR describes it
+        if not record.get("mem_mb") and backend is not None:
+            record.update({k: v for k, v in backend.node(record["site"], record["id"]).items() if v})
     reservation["subnets"] = sorted({s for info in infos for s in info.subnets})
     vlans = [info.vlan for info in infos if info.vlan is not None]
     reservation["vlan"] = vlans[0] if vlans else None
