@@ -167,3 +167,22 @@ def schema():
 
     from .schema import schema as load_schema
     click.echo(json.dumps(load_schema(), indent=1))
+
+
+@doc_commands.command()
+@click.option("-i", "--input", "input_path", default="-", metavar="FILE", help="Document (JSON or XML); '-' is stdin.")
+@click.option("-o", "--output", "output_path", required=True, metavar="FILE", help="Picture to write: FILE.png or FILE.svg.")
+def plot(input_path, output_path):
+    """Draw the deployment: sites > clusters > hosts > VMs, coloured by state."""
+    from . import plot as picture
+    doc, _, _ = io.read(input_path)
+    picture.render(doc, output_path)
+
+
+@doc_commands.command()
+@click.option("--events", "events_path", required=True, metavar="FILE", help="NDJSON events of vm5k-vms --events FILE.")
+@click.option("-o", "--output", "output_path", required=True, metavar="FILE", help="Picture to write: FILE.png or FILE.svg.")
+def timeline(events_path, output_path):
+    """Draw each VM's boot, define to SSH-ready, on one time axis."""
+    from . import timeline as picture
+    picture.render(events_path, output_path)
