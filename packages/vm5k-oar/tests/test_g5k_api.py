@@ -79,7 +79,7 @@ def test_python_grid5000_client_authenticated_and_scoped_to_the_user(tmp_path, f
     import http.server
     import threading
 
-    from vm5k_oar import g5k_api
+    from vm5k_doc import grid5000
 
     seen = []
     items = {"items": [{"uid": 7, "name": "vm5k", "user_uid": "alice", "state": "running"},
@@ -112,7 +112,7 @@ def test_python_grid5000_client_authenticated_and_scoped_to_the_user(tmp_path, f
     try:
         config = tmp_path / "python-grid5000.yaml"
         config.write_text(f"uri: http://127.0.0.1:{server.server_port}\nusername: alice\npassword: secret\n")
-        fetch, login = g5k_api.grid5000_fetch(str(config))
+        fetch, login = grid5000.api_fetch(str(config))
         api = G5kApi(fetch=fetch, user=login)
         assert [job.id for job in api.jobs_named("lyon", "vm5k")] == [7]       # not mallory's
         method, path, auth = seen[0]

@@ -13,13 +13,13 @@ body) -> (status, json)` is injectable: tests run on recorded answers, never the
 import getpass
 import json
 import logging
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from vm5k_doc.checks import check_id
 from vm5k_doc.errors import PlatformError
+from vm5k_doc.grid5000 import api_fetch
 
 from . import oar_text
 from .backend import Backend
@@ -30,30 +30,6 @@ log = logging.getLogger("vm5k.oar")
 API_URL = "https://api.grid5000.fr/stable"
 STATES = {"waiting": "Waiting", "launching": "Launching", "running": "Running", "hold": "Hold",
           "error": "Error", "terminated": "Terminated", "tolaunch": "toLaunch", "finishing": "Finishing"}
-
-
-CONFIG = "~/.python-grid5000.yaml"   # the field's convention (python-grid5000, EnOSlib)
-
-
-def grid5000_fetch(config=CONFIG):
-    """(fetch, login) through python-grid5000: its session, retries and credentials from
-    ~/.python-grid5000.yaml (username, password; none needed inside Grid'5000). The login
-    scopes job lists to the user's own jobs."""
-    from grid5000 import Grid5000
-    from grid5000.exceptions import Grid5000Error
-    path = os.path.expanduser(config)
-    client = Grid5000.from_yaml(path) if os.path.exists(path) else Grid5000()
-    login = getattr(client, "username", None)
-
-    def fetch(method, path, body=None):
-        try:
-            answer = client.http_request(method.lower(), path, post_data=body)
-        except Grid5000Error as exc:
-            return exc.response_code or 0, {"message": str(exc.error_message)}
-        except OSError as exc:   # requests' connection errors
-            raise PlatformError(f"Grid'5000 API {path}: {exc}") from None
-        return answer.status_code, answer.json() if answer.content.strip() else {}
-    return fetch, login
 
 
 def job_from_api(data, site):
@@ -122,7 +98,7 @@ class G5kApi(Backend):
     def __init__(self, fetch=None, user=None, reference=None, margin=120):
         login = None
         if fetch is None:
-            fetch, login = grid5000_fetch()
+            fetch, login = api_fetch()
         self.fetch = fetch
         # jobs are the user's own: --api-user, else the configured login, else ours (on a
         # frontend the Unix login is the Grid'5000 one)

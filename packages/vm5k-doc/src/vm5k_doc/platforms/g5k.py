@@ -19,7 +19,12 @@ class G5k(Platform):
         return socket.getfqdn().endswith(".grid5000.fr") and shutil.which("oarsub") is not None
 
     def reference_path(self):
+        """The live reference API when it can be asked (on Grid'5000, or with API access set
+        up in ~/.python-grid5000.yaml), cached a day; else the snapshot shipped with vm5k."""
+        from .. import grid5000
         from ..reference import snapshot_path
+        if self.here() or grid5000.configured():
+            return grid5000.live_reference(snapshot_path()) or snapshot_path()
         return snapshot_path()
 
     def default_resources(self):
