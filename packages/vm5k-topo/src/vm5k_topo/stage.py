@@ -81,7 +81,7 @@ def run(ctx, n_vm=None, resources=None, blacklist=None, vm_template=None, distri
         raise InputError(f"-d {distribution}: the topology places its VMs on explicit hosts")
     request["walltime"] = check_walltime(walltime) or request.get("walltime", DEFAULT_WALLTIME)
     request["seed"] = seed if seed is not None else request.get("seed", 0)
-    request["cpu_ratio"] = cpu_ratio if cpu_ratio is not None else request.get("cpu_ratio", 3.0)
+    request["cpu_ratio"] = cpu_ratio if cpu_ratio is not None else request.get("cpu_ratio", platform.default_cpu_ratio)
     request["vcore"] = vcore or request.get("vcore", "core")
     if kavlan:
         request["kavlan"] = True

@@ -10,6 +10,7 @@ class Platform:
     default_backing_file = "debian"
     default_mem = 1024
     default_hdd = 10
+    default_cpu_ratio = 3.0  # vCPUs per host core (vm5k's rule)
     scheduler = True         # vm5k-oar reserves hosts (static: the user gives them)
     deploys = False          # hosts get their OS by kadeploy3 unless --nodeploy
     vlan_formulas = False    # vlan numbers follow Grid'5000's kinds (1-3 local, 4-9 routed, 10+ global)

@@ -24,6 +24,9 @@ class Lab(Platform):
     default_backing_file = "mini"   # the lab's busybox guest
     default_mem = 128
     default_hdd = 1
+    # the lab's busybox guests sit idle once booted: its hosts' capacity is their RAM, so
+    # `vm5k-topo -n 100` fits 10 lab hosts as typed (boot load is vm5k-vms' business)
+    default_cpu_ratio = 10.0
     site = "lab"                    # the lab is one site named lab, with one cluster named lab
 
     def __init__(self, status=None, run=subprocess.run):
