@@ -27,6 +27,7 @@ HOST_EDGES = {"KO": "#d7191c", "ready": "#41ab5d"}
 
 DETAILED_MAX_VMS = 48   # up to this many VMs, each one is a labelled row
 CHAR_WIDTH = 0.6 / 72   # inches per character per point of font size (DejaVu Sans, about)
+VM_FONT = 7             # points, monospace: the labelled rows of few VMs
 
 
 def text_width(text, size):
@@ -112,7 +113,7 @@ def group_hosts(doc):
     sites = {}
     for host in sorted(hosts, key=lambda h: natural_key(h["id"])):
         clusters = sites.setdefault(host.get("site") or "-", {})
-        clusters.setdefault(host.get("cluster") or "-", []).append((host, node_uid(host["id"]), by_host[host["id"]]))
+        clusters.setdefault(host.get("cluster") or "-", []).append((host, host_label(host["id"]), by_host[host["id"]]))
     groups = [(site, sorted(clusters.items(), key=lambda kv: natural_key(kv[0])))
               for site, clusters in sorted(sites.items(), key=lambda kv: natural_key(kv[0]))]
     if unplaced:  # one box, no cluster frame
@@ -156,7 +157,10 @@ def draw_hosts(canvas, x0, y0, hosts, sizes):
     cols = grid_columns(max(len(vms) for _, _, vms in hosts), s.detailed)
     boxes = [HostBox(h, vms, label, cols) for h, label, vms in hosts]
     rows = max(b.rows for b in boxes)
-    grid_w = cols * (s.cell_w + s.gap) - s.gap
+    cell_w = s.cell_w
+    if s.detailed:  # wide enough for the longest 'id  ip' of this cluster
+        cell_w = max([cell_w] + [text_width(vm_label(vm), VM_FONT) + 0.2 for _, _, vms in hosts for vm in vms])
+    grid_w = cols * (cell_w + s.gap) - s.gap
     label_w = max(text_width(host_title(b, s), s.host_font) for b in boxes)
     box_w = max(grid_w, label_w) + 2 * s.pad
     box_h = s.host_header + rows * (s.cell_h + s.gap) - s.gap + s.pad
@@ -171,19 +175,29 @@ def draw_hosts(canvas, x0, y0, hosts, sizes):
             canvas.text(x + s.pad, y + 0.04 + s.host_font * 1.4 / 72, host_subtitle(box), s.host_font - 1,
                         color="#444444")
         for j, vm in enumerate(box.vms):
-            cx = x + s.pad + (j % cols) * (s.cell_w + s.gap)
+            cx = x + s.pad + (j % cols) * (cell_w + s.gap)
             cy = y + s.host_header + (j // cols) * (s.cell_h + s.gap)
             face = VM_COLOURS.get(vm.get("state"), "#ffffff")
-            canvas.rect(cx, cy, s.cell_w, s.cell_h, face, "#ffffff" if not s.detailed else "#555555",
+            canvas.rect(cx, cy, cell_w, s.cell_h, face, "#ffffff" if not s.detailed else "#555555",
                         0.3 if not s.detailed else 0.5)
             if s.detailed:
                 dark = vm.get("state") in ("ready", "KO", "destroyed", "defined")
-                label = f"{vm['id']}  {vm.get('ip') or ''}".strip()
-                canvas.text(cx + 0.05, cy + s.cell_h / 2, label, 7, va="center",
+                canvas.text(cx + 0.05, cy + s.cell_h / 2, vm_label(vm), VM_FONT, va="center",
                             color="white" if dark else "black", family="monospace")
     n_rows = math.ceil(len(boxes) / per_row)
     used_w = min(len(boxes), per_row) * (box_w + s.host_gap) - s.host_gap
     return used_w, n_rows * (box_h + s.host_gap) - s.host_gap
+
+
+def vm_label(vm):
+    return f"{vm['id']}  {vm.get('ip') or ''}".strip()
+
+
+def host_label(host_id):
+    """'nova-1' for nova-1.lyon.grid5000.fr, an address as it is (static hosts)."""
+    if ":" in host_id or host_id.replace(".", "").isdigit():
+        return host_id
+    return node_uid(host_id)
 
 
 def host_title(box, sizes):
