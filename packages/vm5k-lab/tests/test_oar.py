@@ -2,13 +2,13 @@
 
 Needs root and Debian's OAR packages; brings OAR up with fake host records (the netns
 hosts need not exist: OAR reaches every node through the local oar-node sshd) and always
-takes it down. Runs take an exclusive lock on /run/vm5k-lab-oar.lock, so they serialise.
+takes it down. Runs hold the machine-wide lab lock (/run/vm5k-lab.lock), so they serialise
+with every other lab session.
 
 Real outputs are recorded under the repo's tests/fixtures/oar/ (NAME.txt = stdout, NAME.meta.json =
 argv, exit status, stderr, time zone) when missing or when VM5K_RECORD_FIXTURES=1.
 """
 
-import fcntl
 import ipaddress
 import json
 import os
@@ -33,7 +33,6 @@ pytestmark = pytest.mark.lab
 
 # one copy for the repo: vm5k-oar's parser tests read the same recordings
 FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "oar"
-LOCK = Path("/run/vm5k-lab-oar.lock")
 HOSTS = [{"id": f"host{i}.lab", "address": f"10.77.0.{10 + i}", "cores": 2, "mem_mb": 4096}
          for i in (1, 2, 3)]
 SUBNETS = [f"10.77.{4 * i}.0/22" for i in range(1, 9)]
@@ -102,11 +101,7 @@ def paris(dt: datetime) -> str:
 
 def _lab_lock():
     """The machine-wide lab lock (re-entrant; a no-op inside a session that holds it)."""
-    try:
-        from vm5k_lab.state import lab_lock
-    except ImportError:
-        import contextlib
-        return contextlib.nullcontext()
+    from vm5k_lab.state import lab_lock
     return lab_lock(wait_message="test_oar: waiting for the lab lock (/run/vm5k-lab.lock)")
 
 
@@ -131,8 +126,7 @@ def oar_lab():
     was already running (a lab session), it is left running with the lab's resources."""
     if os.geteuid() != 0 or not shutil.which("oar-server", path="/usr/sbin:/usr/bin"):
         pytest.skip("needs root and Debian's OAR packages (make setup)")
-    with _lab_lock(), open(LOCK, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _lab_lock():
         was_running = oar.status()["state"] == "running"
         try:
             t0 = time.monotonic()
@@ -142,7 +136,6 @@ def oar_lab():
         finally:
             if not (was_running and _restore_lab_oar()):
                 oar.down()
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="module")

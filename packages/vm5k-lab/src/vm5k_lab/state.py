@@ -24,11 +24,13 @@ import subprocess
 import time
 from pathlib import Path
 
+from vm5k_doc.errors import PlatformError
+
 log = logging.getLogger("vm5k_lab")
 
 
-class LabError(Exception):
-    """A one-line, user-facing failure."""
+class LabError(PlatformError):
+    """A one-line, user-facing failure of the lab (exit 5, like every platform failure)."""
 
 
 def state_dir() -> Path:
@@ -136,8 +138,17 @@ def proc_comm(pid: int) -> str | None:
         return None
 
 
-def alive(pid: int | None, comm: str | None = None) -> bool:
-    """pid runs and is not a zombie (PID 1 here reaps slowly), and is `comm` if given."""
+def proc_cmdline(pid: int) -> str:
+    """pid's command line, arguments joined by spaces ("" if there is no such process)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def alive(pid: int | None, comm: str | None = None, cmdline: str | None = None) -> bool:
+    """pid runs and is not a zombie (PID 1 here reaps slowly), is `comm` if given and its
+    command line holds `cmdline` if given (for interpreters and shells, whose comm says little)."""
     if not pid or pid <= 0:
         return False
     st = proc_state(pid)
@@ -148,7 +159,25 @@ def alive(pid: int | None, comm: str | None = None) -> bool:
         # /proc/PID/comm is truncated to 15 characters
         if not (c == comm[:15] or c.startswith(comm[:15])):
             return False
-    return True
+    return cmdline is None or cmdline in proc_cmdline(pid)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every descendant of pid (read from /proc, deepest last)."""
+    kids: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int(Path(d, "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(ppid, []).append(int(d.name))
+    out, todo = [], [pid]
+    while todo:
+        for c in kids.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
 
 
 def read_pid(path: Path) -> int | None:
@@ -158,10 +187,17 @@ def read_pid(path: Path) -> int | None:
         return None
 
 
-def pidfile_alive(path: Path, comm: str | None = None) -> int | None:
-    """The pid in `path` if that process is alive (and is `comm`), else None."""
+def pidfile_alive(path: Path, comm: str | None = None, cmdline: str | None = None,
+                  drop_stale: bool = False) -> int | None:
+    """The pid in `path` if that process is alive (see alive()), else None; with
+    `drop_stale`, a file naming no such process is removed."""
     pid = read_pid(path)
-    return pid if alive(pid, comm) else None
+    if alive(pid, comm, cmdline):
+        return pid
+    if drop_stale and Path(path).exists():
+        log.debug("stale pid file %s (%s)", path, pid)
+        Path(path).unlink(missing_ok=True)
+    return None
 
 
 def wait_for(pred, timeout: float, interval: float = 0.05) -> bool:
@@ -174,21 +210,36 @@ def wait_for(pred, timeout: float, interval: float = 0.05) -> bool:
         time.sleep(interval)
 
 
-def stop_pid(pid: int | None, comm: str | None = None, timeout: float = 5.0) -> bool:
-    """TERM pid, wait until it is gone (or a zombie), then KILL. True if it was running."""
+def send_signal(pid: int, sig: int = signal.SIGTERM) -> None:
+    """Signal pid; a process already gone (or no longer ours to signal) is no error."""
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_pids(pids: list[int], timeout: float = 5.0) -> None:
+    """TERM every running pid, wait until they are gone (or zombies), then KILL the rest."""
+    pids = [p for p in pids if alive(p)]
+    for p in pids:
+        send_signal(p)
+    if pids and not wait_for(lambda: not any(alive(p) for p in pids), timeout):
+        log.debug("pids %s ignored TERM; KILL", [p for p in pids if alive(p)])
+        for p in pids:
+            if alive(p):
+                send_signal(p, signal.SIGKILL)
+        wait_for(lambda: not any(alive(p) for p in pids), 5)
+
+
+def stop_pid(pid: int | None, comm: str | None = None, timeout: float = 5.0,
+             tree: bool = False) -> bool:
+    """TERM pid, wait until it is gone (or a zombie), then KILL; with `tree`, then its
+    descendants found before (daemons that leave children behind). True if it was running."""
     if not alive(pid, comm):
         return False
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    if not wait_for(lambda: not alive(pid), timeout):
-        log.debug("pid %s ignored TERM; KILL", pid)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        wait_for(lambda: not alive(pid), 5)
+    kids = descendants(pid) if tree else []
+    stop_pids([pid], timeout)
+    stop_pids(kids, 2)
     return True
 
 
