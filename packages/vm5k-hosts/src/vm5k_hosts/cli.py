@@ -32,7 +32,8 @@ from . import __version__, images, stage, virt
                    "put below 5 hosts and chainput from 5 (auto).")
 @click.option("--kvm-timeout", type=click.IntRange(1, 300), default=virt.DEFAULT_TIMEOUT, show_default=True,
               help="Seconds a guest kernel has to boot under KVM before the host is given 'qemu'.")
-@click.option("--ssh-key", metavar="FILE", help="Private key for root on the hosts (lab: the lab key).")
+@click.option("--ssh-key", metavar="FILE", envvar="VM5K_SSH_KEY",
+              help="Private key for the hosts (default: the lab key on the lab, else ~/.ssh/id_*, and ~/.ssh/config).")
 @click.option("--ssh-user", metavar="USER", help="User on the hosts (default root).")
 def main(other_packages, **options):
     """Make the hosts ready to run VMs: deploy (Grid'5000) or check them, install the

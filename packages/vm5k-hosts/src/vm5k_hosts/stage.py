@@ -14,7 +14,6 @@ from vm5k_doc.remote import run_scripts
 from vm5k_doc.status import ExitStatus
 
 from . import broadcast, deploy, failures, images, kavlan, prepare, virt
-from .platform import connection
 
 SKIP_STATES = ("KO", "released")
 
@@ -80,7 +79,7 @@ def run(ctx, nodeploy=False, forcedeploy=False, env_name=None, env_file=None, en
         raise PlatformError("no usable host in the document: all are KO or released")
     if not ctx.dry_run:  # an ended job's hosts are not ours any more
         jobs.check_running(doc, platform)
-    conn = connection(platform, ssh_key, ssh_user)
+    conn = platform.ssh(ssh_key, ssh_user)   # one meaning of --ssh-key/--ssh-user in every stage
     files = images.plan(doc.get("vms", []), image_dir, platform.images())
     package_list = (list(prepare.PACKAGES) if packages else []) + prepare.check_packages(other_packages)
     if ctx.dry_run:

@@ -247,11 +247,13 @@ def dry_run(ctx, reference, counts, walltime, name, deploy, queue):
     return None
 
 
-def run_static(ctx, names, reference=None):
+def run_static(ctx, names, reference=None, ssh_key=None, ssh_user=None):
+    """--hosts: the hosts as given, sized by asking them (also in a dry run: it only reads)."""
     doc = ctx.doc
     static_platform = platforms.get("static")  # hosts given by name: no scheduler
     doc["vm5k"]["platform"] = static_platform.name
-    records = static.records(static.parse_list(names), reference, ctx.dry_run)
+    host_names, user = static.parse_list(names, ssh_user)
+    records = static.records(host_names, reference, static_platform.ssh(ssh_key, user))
     doc.setdefault("reservation", {}).setdefault("wanted", {static_platform.site: len(records)})
     doc["reservation"]["jobs"] = []
     planned = hosts_module.merge_hosts(doc, records)

@@ -18,7 +18,8 @@ def make_backend(platform, kind, oar_user, reference, api_user):
 
 
 def run(ctx, walltime=None, jobs=None, name=None, release=False, hosts=None, backend_kind="oar",
-        window="24:00:00", reference_path=None, oar_user=None, deploy=None, queue=None, api_user=None):
+        window="24:00:00", reference_path=None, oar_user=None, deploy=None, queue=None, api_user=None,
+        ssh_key=None, ssh_user=None):
     doc = ctx.doc
     for flag, value in (("--name", name), ("--queue", queue), ("--oar-user", oar_user), ("--api-user", api_user)):
         if value is not None:  # they reach OAR's command line and its SQL: names only
@@ -34,7 +35,7 @@ def run(ctx, walltime=None, jobs=None, name=None, release=False, hosts=None, bac
                 raise
             ctx.log.warning("reference data %s not readable: using OAR's view of the hosts", path)
     if hosts:
-        return reserve.run_static(ctx, hosts, reference)
+        return reserve.run_static(ctx, hosts, reference, ssh_key, ssh_user)
     if walltime:
         walltime_seconds(walltime)
     backend = make_backend(platform, backend_kind, oar_user, reference, api_user)

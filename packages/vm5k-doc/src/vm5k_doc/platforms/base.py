@@ -2,6 +2,11 @@
 
 Defaults here are those of a platform with nothing special: a subclass overrides what it has.
 """
+import os
+
+from ..checks import check_id
+from ..errors import PlatformError
+from ..ssh import Ssh, find_key
 
 
 class Platform:
@@ -15,6 +20,9 @@ class Platform:
     deploys = False          # hosts get their OS by kadeploy3 unless --nodeploy
     vlan_formulas = False    # vlan numbers follow Grid'5000's kinds (1-3 local, 4-9 routed, 10+ global)
     site = None              # the one site of a one-site platform (job ids without a site, DHCP domain)
+    # subnet mode with nothing else on the network: vm5k-net runs its own DHCP/DNS (the
+    # service node it runs under KaVLAN) on one of the hosts, bridged where the VMs are
+    subnet_service = False
 
     def reference_path(self):
         """The reference data (Grid'5000 API site layout) the platform's hosts are in, or None."""
@@ -38,6 +46,17 @@ class Platform:
 
     def ssh_user(self):
         return None
+
+    def ssh(self, key=None, user=None):
+        """How every stage reaches the hosts, one meaning for --ssh-key/--ssh-user: the key
+        given, else the platform's own (the lab's), else ~/.ssh/id_* (vm5k_doc.ssh.find_key;
+        ~/.ssh/config's IdentityFile, HostName, Port, ProxyJump still apply); the user given,
+        else the platform's, else root. A key that is not there fails here, once."""
+        found = find_key(key, self.ssh_key)
+        if found and not os.path.isfile(found):
+            raise PlatformError(f"ssh key {found} does not exist")
+        user = user or (None if key else self.ssh_user()) or "root"
+        return Ssh(user=check_id(user, "--ssh-user"), key=found)
 
     def images(self):
         """Named images the platform ships ({name: {kernel, initrd, disk, built}}), or None."""
