@@ -65,9 +65,10 @@ def test_ssh_argv_hosts_vms_and_users():
             return "10.77.4.1"
         raise ValueError(f"lab DNS 10.77.0.1 does not know {name}")
     argv = lab.ssh_argv("vm-1", "hostname", resolve=resolve)
-    assert argv[0] == "ssh" and argv[-2:] == ["root@10.77.4.1", "hostname"]
-    assert "-i" in argv and "BatchMode=yes" in argv
-    assert lab.ssh_argv("host2", resolve=resolve)[-1] == "root@10.77.0.12"     # no DNS for hosts
-    assert lab.ssh_argv("user@vm-1.lab", "id", resolve=resolve)[-2:] == ["user@10.77.4.1", "id"]
+    assert argv[0] == "ssh" and argv[-5:] == ["-l", "root", "--", "10.77.4.1", "hostname"]
+    assert argv[argv.index("-i") + 1] == str(lab.key_path()) and "BatchMode=yes" in argv
+    assert argv[1:-5] == lab.ssh_options()          # vm5k_doc.ssh's option set, with the lab key
+    assert lab.ssh_argv("host2", resolve=resolve)[-4:] == ["-l", "root", "--", "10.77.0.12"]  # no DNS for hosts
+    assert lab.ssh_argv("user@vm-1.lab", "id", resolve=resolve)[-5:] == ["-l", "user", "--", "10.77.4.1", "id"]
     with pytest.raises(LabError, match="does not know vm-7"):
         lab.ssh_argv("vm-7", resolve=resolve)

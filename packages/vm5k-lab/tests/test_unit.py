@@ -159,6 +159,13 @@ def test_cli_errors_are_one_line(monkeypatch):
     assert r.output.strip().splitlines()[-1] == "vm5k-lab: error: no way"
 
 
+def test_cli_bad_usage_exits_2(monkeypatch):
+    monkeypatch.setenv("VM5K_LAB_LOCKED", "1")
+    r = CliRunner().invoke(cli.main, ["kavlan", "host1", "four"])
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines()[-1] == "vm5k-lab: error: vlan must be an id or DEFAULT, not 'four'"
+
+
 def test_cli_help_lists_commands():
     r = CliRunner().invoke(cli.main, ["--help"])
     for c in ("up", "down", "status", "image", "stop-host", "start-host", "ssh"):

@@ -9,9 +9,11 @@ import signal
 import sys
 
 import click
+from vm5k_doc.errors import InputError, Vm5kError
+from vm5k_doc.status import ExitStatus
 
 from . import __version__, images, lab
-from .state import LabError, lab_lock
+from .state import lab_lock
 
 LOCK_WAIT = "waiting for the lab lock (/run/vm5k-lab.lock, held by another lab session)..."
 
@@ -21,17 +23,20 @@ def _emit(data) -> None:
 
 
 class _Group(click.Group):
+    """One line and the documented exit status per error: bad usage 2, lab failures
+    (LabError, a PlatformError) 5, Ctrl-C 130."""
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except LabError as e:
+        except Vm5kError as e:
             if ctx.obj and ctx.obj.get("verbose"):
                 raise
             click.echo(f"vm5k-lab: error: {e}", err=True)
-            ctx.exit(5)
+            ctx.exit(int(e.status))
         except KeyboardInterrupt:
             click.echo("vm5k-lab: interrupted", err=True)
-            ctx.exit(130)
+            ctx.exit(ExitStatus.INTERRUPTED)
 
 
 @click.group(cls=_Group, epilog="""\b
@@ -120,7 +125,7 @@ def _int(x):
     try:
         return int(x)
     except ValueError:
-        raise LabError(f"vlan must be an id or DEFAULT, not {x!r}") from None
+        raise InputError(f"vlan must be an id or DEFAULT, not {x!r}") from None
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

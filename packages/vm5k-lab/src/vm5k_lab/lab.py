@@ -7,7 +7,10 @@ import shutil
 import socket
 import time
 
-from . import dns, hosts, images, libvirtd, network, plan, reference, virt
+from vm5k_doc import ssh as vm5k_ssh
+from vm5k_doc.errors import InputError
+
+from . import dns, hosts, images, libvirtd, network, oar, plan, reference, virt
 from .state import (
     LabError,
     config_path,
@@ -23,11 +26,6 @@ from .state import (
     wait_for,
     write_json,
 )
-
-try:  # the OAR part is its own module (vm5k_lab.oar); the lab works without it
-    from . import oar as _oar
-except ImportError:  # pragma: no cover - until oar.py lands
-    _oar = None
 
 DEFAULT_HOSTS = 3
 DEFAULT_CORES = 2
@@ -58,14 +56,15 @@ def public_key() -> str:
 
 
 def ssh_options() -> list[str]:
-    return ["-i", str(key_path()), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5"]
+    """vm5k's one ssh option set (vm5k_doc.ssh) with the lab key."""
+    return vm5k_ssh.options(key_path())
 
 
 def ssh_argv(target: str, *cmd: str, resolve=None) -> list[str]:
-    """argv of `ssh USER@ADDRESS cmd...` with the lab key. target: [USER@]NAME, NAME being
-    hostN, hostN.lab, an address, or any name the lab DNS knows (a VM: vm-1 or vm-1.lab,
-    asked to the site dnsmasq, not to the control node's resolver). USER defaults to root."""
+    """argv of `ssh [options] -l USER -- ADDRESS cmd...` with the lab key (vm5k_doc.ssh).
+    target: [USER@]NAME, NAME being hostN, hostN.lab, an address, or any name the lab DNS
+    knows (a VM: vm-1 or vm-1.lab, asked to the site dnsmasq, not to the control node's
+    resolver). USER defaults to root."""
     user, _, name = target.rpartition("@")
     try:
         address = plan.host_address(plan.host_number(name))
@@ -74,7 +73,7 @@ def ssh_argv(target: str, *cmd: str, resolve=None) -> list[str]:
             address = (resolve or dns.resolve)(name)
         except ValueError as e:
             raise LabError(str(e)) from None
-    return ["ssh", *ssh_options(), f"{user or 'root'}@{address}", *cmd]
+    return vm5k_ssh.argv(address, *cmd, key=key_path(), user=user or "root")
 
 
 def host_records(cfg: dict) -> list[dict]:
@@ -88,9 +87,9 @@ def up(n_hosts: int = DEFAULT_HOSTS, cores: int = DEFAULT_CORES, mem_mb: int = D
        with_oar: bool = True) -> dict:
     _check_root()
     if not 1 <= n_hosts <= plan.MAX_HOSTS:
-        raise LabError(f"--hosts must be 1..{plan.MAX_HOSTS}")
+        raise InputError(f"--hosts must be 1..{plan.MAX_HOSTS}")
     if cores < 1 or mem_mb < 128:
-        raise LabError("--cores must be >= 1 and --mem >= 128")
+        raise InputError("--cores must be >= 1 and --mem >= 128")
     t0 = time.monotonic()
     state_dir().mkdir(parents=True, exist_ok=True)
     os.chmod(state_dir(), 0o755)
@@ -132,8 +131,8 @@ def up(n_hosts: int = DEFAULT_HOSTS, cores: int = DEFAULT_CORES, mem_mb: int = D
     if not (reference_dir() / "lab.json").exists() or old.get("hosts") != n_hosts or \
             old.get("cores") != cores or old.get("mem_mb") != mem_mb or old.get("virt") != v:
         reference.write(n_hosts, cores, mem_mb, v)
-    if with_oar and _oar is not None:
-        _oar.up(host_records(cfg), plan.subnets(), list(plan.VLAN_IDS))
+    if with_oar:
+        oar.up(host_records(cfg), plan.subnets(), list(plan.VLAN_IDS))
     log.info("lab up: %d hosts, virt %s, in %.1f s", n_hosts, v, time.monotonic() - t0)
     return status()
 
@@ -145,11 +144,10 @@ def down() -> dict:
     images, the lab key, the virt decision and the qemu capabilities cache)."""
     _check_root()
     t0 = time.monotonic()
-    if _oar is not None:
-        try:
-            _oar.down()
-        except Exception as e:  # noqa: BLE001 - keep tearing down the rest
-            log.warning("oar down: %s", e)
+    try:
+        oar.down()
+    except Exception as e:  # noqa: BLE001 - keep tearing down the rest
+        log.warning("oar down: %s", e)
     for n in hosts.known_hosts():
         hosts.remove(n)
     network.down_site()
@@ -199,7 +197,7 @@ def set_vlan(name: str, vlan: int | None) -> dict:
     _check_root()
     n = _configured_host(name)
     if vlan is not None and vlan not in plan.VLAN_IDS:
-        raise LabError(f"no such vlan {vlan} (lab vlans: {', '.join(map(str, plan.VLAN_IDS))})")
+        raise InputError(f"no such vlan {vlan} (lab vlans: {', '.join(map(str, plan.VLAN_IDS))})")
     return network.set_host_vlan(n, vlan)
 
 
@@ -210,9 +208,9 @@ def _configured_host(name: str) -> int:
     try:
         n = plan.host_number(name)
     except ValueError as e:
-        raise LabError(str(e)) from None
+        raise InputError(str(e)) from None
     if n > cfg["hosts"]:
-        raise LabError(f"{name}: the lab has {cfg['hosts']} hosts")
+        raise InputError(f"{name}: the lab has {cfg['hosts']} hosts")
     return n
 
 
@@ -252,16 +250,15 @@ def status() -> dict:
     cfg = lab_config()
     up_ = bool(cfg) and network.site_up() and network.dnsmasq_pid() is not None
     hs = [host_status(n, cfg) for n in range(1, cfg["hosts"] + 1)] if cfg else []
-    oar_status = {"state": "absent"}
-    if _oar is not None:
-        try:
-            oar_status = _oar.status()
-        except Exception as e:  # noqa: BLE001
-            oar_status = {"state": "error", "error": str(e)}
+    try:
+        oar_status = oar.status()
+    except Exception as e:  # noqa: BLE001
+        oar_status = {"state": "error", "error": str(e)}
     out = {
         "state": "up" if up_ else "down",
         "hosts": hs,
-        "ssh": {"user": "root", "key": str(key_path()), "options": ssh_options()[2:]},
+        # options: what to put beside `-i key` (vm5k_doc.ssh's one set)
+        "ssh": {"user": "root", "key": str(key_path()), "options": list(vm5k_ssh.OPTIONS)},
         "oar": oar_status,
         "images": images.all_info(),
         "virt": (cfg or {}).get("virt") or virt.cached(),
