@@ -1,8 +1,13 @@
 """kvm or qemu (TCG), decided per host by really booting a guest kernel under KVM.
 
-/dev/kvm existing proves nothing (here it is kvm_pvm: stock kernels hang at the switch to
-protected mode, local-lab.md §2). A kernel booted with no root disk panics within a second
-or two under a working KVM; we wait for its first console line and give up after a timeout.
+/dev/kvm existing proves nothing (on kvm_pvm stock kernels hang at the switch to protected
+mode, see docs/lab.md). A kernel booted with no root disk panics within a second or two
+under a working KVM; we wait for its first console line and give up after a timeout.
+
+The lab decides the same locally (vm5k_lab.virt: its mini guest to userspace under
+``-cpu host``, cached), and the host stage takes that answer for lab hosts. Not one shared
+test: the CPU model and what counts as booted differ, and either choice would change one
+of the two decisions.
 """
 from vm5k_doc.ids import quote
 

@@ -3,6 +3,12 @@
 /dev/kvm can open and still not run a stock kernel (kvm_pvm: the guest hangs at the switch
 to protected mode), so "libvirt says kvm" is not enough. The answer is cached in
 <state>/virt.json, keyed by the host kernel, the guest kernel and /dev/kvm's identity.
+
+vm5k_hosts.virt asks hosts the same question over SSH, with another test: any kernel the
+host has, qemu's default CPU, and its first console line is enough. Here the mini guest must
+reach userspace under ``-cpu host`` (the CPU vm5k-vms gives KVM guests: host-passthrough);
+vm5k-hosts takes this answer for lab hosts. One shared test would change one of the two
+decisions, so each keeps its own.
 """
 
 from __future__ import annotations
