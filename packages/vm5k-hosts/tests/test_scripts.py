@@ -105,3 +105,51 @@ def test_image_check_script_runs_and_caches(tmp_path):
     assert (tmp_path / "dst" / "mini" / "vmlinuz.sha256").read_text().startswith(files[0].sha256)
     record = images.record(files, sums)
     assert record["mini"]["kernel"] == {"path": files[0].dest, "sha256": files[0].sha256}
+
+
+def _kernel_bytes():
+    return b"\0" * 0x202 + b"HdrS" + b"\0" * 64
+
+
+def test_a_directory_image_is_kernel_initrd_and_maybe_a_disk(tmp_path, monkeypatch):
+    """What a static user brings: a copy of `vm5k-lab image`'s directory (vmlinuz,
+    initrd.gz, disk.qcow2), each file checked for its kind; a raw disk keeps its format."""
+    monkeypatch.setenv("VM5K_IMAGE_DIRS", str(tmp_path))
+    mini, debian = tmp_path / "mini", tmp_path / "debian"
+    for d in (mini, debian):
+        d.mkdir()
+        (d / "vmlinuz").write_bytes(_kernel_bytes())
+        (d / "initrd.gz").write_bytes(b"\x1f\x8b" + b"initrd")
+        (d / "manifest.json").write_text("{}")
+    (debian / "disk.raw").write_bytes(b"\0" * 510 + b"\x55\xaa")
+    files = images.plan([{"backing_file": str(mini)}, {"backing_file": f"{debian}/"}], "/img", None)
+    assert [(f.role, f.dest, f.format) for f in files] == [
+        ("kernel", "/img/mini/vmlinuz", None), ("initrd", "/img/mini/initrd.gz", None),
+        ("kernel", "/img/debian/vmlinuz", None), ("initrd", "/img/debian/initrd.gz", None),
+        ("disk", "/img/debian/disk.raw", "raw")]
+    record = images.record(files, {i: "s" for i in range(5)})
+    assert record[f"{debian}/"]["format"] == "raw" and set(record[str(mini)]) == {"kernel", "initrd"}
+
+
+def test_an_image_of_the_wrong_kind_or_missing_says_so_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("VM5K_IMAGE_DIRS", str(tmp_path))
+    image = tmp_path / "img"
+    image.mkdir()
+    with pytest.raises(InputError, match=r"holds vmlinuz \(and initrd.gz or initrd.img\); none here"):
+        images.plan([{"backing_file": str(image)}], "/img", None)
+    (image / "vmlinuz").write_bytes(b"#!/bin/sh\n")
+    (image / "initrd.img").write_bytes(b"\x1f\x8b")
+    with pytest.raises(InputError, match="not a Linux boot image"):
+        images.plan([{"backing_file": str(image)}], "/img", None)
+    (image / "vmlinuz").write_bytes(_kernel_bytes())
+    (image / "initrd.img").write_bytes(b"text")
+    with pytest.raises(InputError, match="neither a compressed nor a cpio initrd"):
+        images.plan([{"backing_file": str(image)}], "/img", None)
+    (image / "initrd.img").unlink()
+    (image / "initrd.img").symlink_to("/etc/passwd")      # a link out of the image directories
+    with pytest.raises(InputError, match="not under an image directory"):
+        images.plan([{"backing_file": str(image)}], "/img", None)
+    with pytest.raises(InputError, match=r"'mini': not an image of this platform \(it has: none\); name a disk"):
+        images.plan([{"backing_file": "mini"}], "/img", None)
+    only_on_hosts = images.plan([{"backing_file": f"{tmp_path}/gone.qcow2"}], "/img", None)
+    assert images.problems(only_on_hosts, {}) == f"{tmp_path}/gone.qcow2 missing (nor on this machine to copy it from)"
