@@ -29,3 +29,13 @@ def test_setup_script_is_valid_sh_and_quotes_values():
     assert script.count(service.EOF_MARK) == 8
     import subprocess
     assert subprocess.run(["sh", "-n"], input=script, text=True).returncode == 0
+
+
+def test_subnet_service_on_a_shared_network_is_not_authoritative():
+    """On the hosts' own network other machines renew leases from their DHCP: ours must not NAK them."""
+    rec = dict(record(), mode="subnet", gateway=None, cidr="10.77.0.0/16", netmask="255.255.0.0")
+    conf = dnsmasq.service_conf(rec, 4, dnsmasq.service_dir_of(rec))
+    assert "dhcp-authoritative" not in conf and "option:router" not in conf
+    assert "dhcp-range=10.77.0.0,static,255.255.0.0,12h" in conf
+    assert "dhcp-hostsfile=/var/lib/vm5k-net/subnet/dhcp-hosts" in conf
+    assert "dhcp-authoritative" in dnsmasq.service_conf(record(), 2, dnsmasq.service_dir(4))

@@ -227,5 +227,43 @@ def test_static_hosts_with_given_subnet_need_no_reference(make_doc):
     for host in doc["hosts"]:
         host.pop("site")
     p = plan.build(doc, subnets=["192.168.50.0/24"])
-    assert [ip for _, ip, _ in plan.assign(doc, p)] == ["192.168.50.1", "192.168.50.2", "192.168.50.3"]
     assert p.record["domain"] == "static"
+    # the subnet is its own network: the service node takes its first address
+    assert [ip for _, ip, _ in plan.assign(doc, p)] == ["192.168.50.2", "192.168.50.3", "192.168.50.4"]
+    assert (p.record["dhcp"], p.record["service_address"], p.record["gateway"]) == ("192.168.50.1",) * 2 + (None,)
+
+
+def static_doc(make_doc, n_vms=4):
+    doc = make_doc(n_vms, platform="static", reference=None)
+    del doc["vm5k"]["reference"]
+    doc["reservation"] = {"jobs": []}
+    doc["hosts"] = [{"id": f"10.77.0.{10 + i}", "site": "static", "cluster": "static", "cores": i, "mem_mb": 4096,
+                     "state": "ready"} for i in (1, 2)]
+    for i, vm in enumerate(doc["vms"]):
+        vm["host"] = doc["hosts"][i % 2]["id"]
+    return doc
+
+
+def test_static_subnet_on_the_hosts_network_is_served_from_the_fastest_host(make_doc):
+    """A block of free addresses on the hosts' network: the VMs join that network (its
+    netmask, its gateway) and the service node answers on its host's own address."""
+    doc = static_doc(make_doc)
+    lan = {"address": "10.77.0.12/16", "gateway": "10.77.0.1"}
+    p = plan.build(doc, subnets=["10.77.200.0/24"], service_lan=lan)
+    assert p.mode == "subnet" and p.service["host"] == "10.77.0.12" and p.service["ssh_address"] == "10.77.0.12"
+    assert {k: p.record[k] for k in ("cidr", "netmask", "gateway", "dhcp", "dns", "service_node", "service_address")} == {
+        "cidr": "10.77.0.0/16", "netmask": "255.255.0.0", "gateway": "10.77.0.1", "dhcp": "10.77.0.12",
+        "dns": ["10.77.0.12"], "service_node": "10.77.0.12", "service_address": "10.77.0.12"}
+    assignments = plan.assign(doc, p)
+    assert [ip for _, ip, _ in assignments] == ["10.77.200.1", "10.77.200.2", "10.77.200.3", "10.77.200.4"]
+    plan.check(assignments, p, doc)
+
+
+def test_static_subnet_with_the_users_dhcp_runs_no_service(make_doc):
+    doc = static_doc(make_doc, 2)
+    p = plan.build(doc, subnets=["10.77.200.0/24"], dhcp="10.77.0.2")
+    assert p.service is None and (p.record["dhcp"], p.record["service_node"]) == ("10.77.0.2", None)
+    with pytest.raises(InputError, match="--dhcp"):
+        plan.build(doc, subnets=["10.77.200.0/24"], dhcp="-oops")
+    with pytest.raises(InputError, match="give --subnet CIDR"):
+        plan.build(static_doc(make_doc), reference_path=None)

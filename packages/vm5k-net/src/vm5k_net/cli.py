@@ -7,6 +7,7 @@ from . import __version__, stage
 EXAMPLES = """  vm5k-topo -n 4 | vm5k-oar -w 0:20:00 | vm5k-net | vm5k-hosts | vm5k-vms
   vm5k-topo -n 4 -k | vm5k-oar | vm5k-hosts | vm5k-net --kavlan | vm5k-vms
   vm5k-vms --destroy -i deployed.json | vm5k-net --stop-service | vm5k-oar --release
+  vm5k-oar --hosts @hosts.txt < topo.json | vm5k-hosts | vm5k-net --subnet 10.0.8.0/24 | vm5k-vms
   vm5k-net --dry-run --lists out/ < reserved.json | jq -r '.vms[] | "\\(.ip)\\t\\(.id)"'"""
 
 
@@ -17,13 +18,17 @@ EXAMPLES = """  vm5k-topo -n 4 | vm5k-oar -w 0:20:00 | vm5k-net | vm5k-hosts | v
 @click.option("--subnet", multiple=True, metavar="CIDR", help="Address VMs from this block (repeatable) instead of reservation.subnets.")
 @click.option("--reference", type=click.Path(), help="Reference data (a site file or directory with kavlan-and-subnets.json); default: vm5k.reference.")
 @click.option("--domain", help="DNS domain of the VMs (default: <site>.grid5000.fr, or lab).")
-@click.option("--ssh-key", type=click.Path(), help="Private key for root on the service node (lab: the lab key).")
+@click.option("--dhcp", metavar="ADDRESS", help="Subnet mode: your DHCP server serves the VMs (give it --lists' dhcp-hosts); no service node.")
+@click.option("--ssh-key", type=click.Path(), envvar="VM5K_SSH_KEY",
+              help="Private key for the service node (default: the lab key on the lab, else ~/.ssh/id_*, and ~/.ssh/config).")
+@click.option("--ssh-user", metavar="USER", help="User on the service node (default root).")
 @click.option("--lists", "lists_dir", type=click.Path(file_okay=False), metavar="DIR", help="Also write DIR/hosts.list and DIR/vms.list.")
-@click.option("--stop-service", is_flag=True, help="KaVLAN: stop the service node's dnsmasq (before releasing the hosts); nothing else.")
+@click.option("--stop-service", is_flag=True, help="Stop the service node's dnsmasq (before releasing the hosts); nothing else.")
 def main(**options):
     """Give every VM a MAC, an IP and a name, and make DHCP/DNS serve them.
 
-    Subnet mode uses the granted /22 subnets (MAC from IP, as g5k-subnets); --kavlan uses
-    the vlan's network with a dnsmasq service node on the fastest host. A rerun keeps every
-    assignment (--force re-plans)."""
+    Subnet mode uses the granted /22 subnets (MAC from IP, as g5k-subnets), or --subnet
+    (static hosts: a dnsmasq service node on the fastest host, on the hosts' network);
+    --kavlan uses the vlan's network with a dnsmasq service node on the fastest host. A
+    rerun keeps every assignment (--force re-plans)."""
     run_stage("net", stage.run, version=__version__, cleanup=bool(options.get("stop_service")), **options)

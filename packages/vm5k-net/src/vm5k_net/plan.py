@@ -42,7 +42,7 @@ def is_planned_doc(doc, dry_run):
 def host_addresses(doc):
     out = set()
     for host in doc.get("hosts", []):
-        address = host.get("address")
+        address = host.get("address") or host["id"]   # a static host may be given by its address
         if address:
             try:
                 out.add(to_int(address))
@@ -51,16 +51,26 @@ def host_addresses(doc):
     return out
 
 
-def build(doc, kavlan=False, reference_path=None, dry_run=False, domain=None, subnets=None):
-    """The plan for this document (raises InputError / NoResources with one line)."""
+def build(doc, kavlan=False, reference_path=None, dry_run=False, domain=None, subnets=None, dhcp=None,
+          service_lan=None):
+    """The plan for this document (raises InputError / NoResources with one line).
+
+    dhcp: a DHCP server of the user's that serves the VMs (subnet mode; vm5k-net runs none).
+    service_lan: the service host's network ({address, gateway}, service.lan) when the
+    platform has vm5k-net serve subnets itself (Platform.subnet_service)."""
     if domain is not None:  # it goes into dnsmasq.conf, hosts files and root's scripts
         checks.check_domain(domain, "--domain")
+    if dhcp is not None:
+        checks.check_address(dhcp, "--dhcp")
     reservation = doc.get("reservation")
     if reservation is None and not subnets:
         raise InputError("no reservation in the document: run vm5k-oar first (or give --subnet CIDR)")
     reservation = reservation or {}
     platform = platforms.of(doc)
     reference_path = reference_path or doc["vm5k"].get("reference")
+    if platform.subnet_service and not (reference_path or subnets or kavlan):
+        raise InputError(f"--platform {platform.name}: give --subnet CIDR (free addresses for the VMs on the "
+                         f"hosts' network; vm5k-net serves them from one host), with --dhcp ADDRESS if yours does")
     if reference_path or not subnets:
         if not reference_path:
             raise InputError("no reference data: the document has no vm5k.reference; give --reference DIR")
@@ -79,7 +89,10 @@ def build(doc, kavlan=False, reference_path=None, dry_run=False, domain=None, su
         if ref is None:
             raise InputError("--kavlan needs reference data (--reference DIR)")
         return _kavlan_plan(doc, platform, ref, plan_data, sites, vlan, planned, domain)
-    return _subnet_plan(doc, platform, plan_data, sites, subnets or reservation.get("subnets") or [], planned, domain)
+    cidrs = subnets or reservation.get("subnets") or []
+    if platform.subnet_service and not plan_data:
+        return _service_subnet_plan(doc, platform, sites, cidrs, domain, dhcp, service_lan)
+    return _subnet_plan(doc, platform, plan_data, sites, cidrs, planned, domain)
 
 
 # ---------------------------------------------------------------- subnet mode
@@ -129,6 +142,41 @@ def _subnet_plan(doc, platform, plan_data, sites, cidrs, planned, domain):
         record["sites"] = records
     return Plan("subnet", record, site_pools, mac_function("subnet"), planned=guessed,
                 site_of_vm=vm_sites(doc, sites))
+
+
+def _service_subnet_plan(doc, platform, sites, cidrs, domain, dhcp, lan):
+    """Subnet mode with nothing else on the network: our service node (the fastest host)
+    serves the VMs, bridged on the hosts' network; or the DHCP server the user names.
+
+    Subnets inside the service host's network (`lan`): the VMs join that network (its
+    netmask, its gateway) and the service node listens on the host's own address. Else
+    the first subnet is the VMs' own network, with the service node on its first address."""
+    nets = [network(c, "--subnet") for c in cidrs]
+    lan_if = ipaddress.ip_interface(lan["address"]) if lan else None
+    on_lan = lan_if is not None and all(n.subnet_of(lan_if.network) for n in nets)
+    net = lan_if.network if on_lan else nets[0]
+    gateway = lan.get("gateway") if on_lan and lan.get("gateway") and in_network(lan["gateway"], net) else None
+    host = None if dhcp else fastest_host(doc)
+    excluded = host_addresses(doc) | ({to_int(gateway)} if gateway else set())
+    service_address = dhcp or (str(lan_if.ip) if on_lan else None)
+    if service_address is None:   # the subnet's first address, taken out of the pool
+        service_address = to_str(next(iter(pools.Pool(pools.subnet_ranges(cidrs), excluded))))
+    excluded.add(to_int(service_address))
+    record = {
+        "mode": "subnet", "gateway": gateway, "netmask": str(net.netmask), "cidr": str(net),
+        "dns": [service_address], "dhcp": service_address,
+        "service_node": host["id"] if host else None, "service_address": None if dhcp else service_address,
+        "domain": domain or platform.vm_domain(sites[0]), "subnets": list(cidrs), "planned": False,
+    }
+    service = None
+    if host:
+        # the hosts by name too, those known by a name and an address there
+        names = [(h["id"].split(".")[0], h["address"]) for h in doc.get("hosts", [])
+                 if h.get("address") and in_network(h["address"], net)]
+        service = {"host": host["id"], "address": service_address, "prefixlen": net.prefixlen,
+                   "ssh_address": host.get("address") or host["id"], "names": names}
+    return Plan("subnet", record, {site: pools.Pool(pools.subnet_ranges(cidrs), excluded) for site in sites},
+                mac_function("subnet"), service=service, site_of_vm=vm_sites(doc, sites))
 
 
 def planned_site_subnets(plan_data, site_plan, site, n_vms):
@@ -219,18 +267,24 @@ def vlan_site(doc, sites, vlan, plan_data, formulas=True):
     return sites[0]
 
 
-def service_node(doc, nodes, vlan, net, pool):
-    """The fastest usable host (reference node_flops, then cores): runs DHCP + DNS."""
+def fastest_host(doc, nodes=None):
+    """The fastest usable host (reference node_flops, then cores, then the first): the service node."""
+    nodes = nodes or {}
     hosts = [h for h in doc.get("hosts", []) if h.get("state") not in HOST_STATES_DOWN]
     if not hosts:
-        raise NoResources("no usable host for the KaVLAN service node")
+        raise NoResources("no usable host for the service node")
 
     def speed(item):
         index, host = item
         node = nodes.get(reference.node_uid(host["id"]))
         return (node.flops if node else 0, host.get("cores") or 0, host.get("threads") or 0, -index)
 
-    _, host = max(enumerate(hosts), key=speed)
+    return max(enumerate(hosts), key=speed)[1]
+
+
+def service_node(doc, nodes, vlan, net, pool):
+    """The fastest usable host: runs DHCP + DNS in the vlan."""
+    host = fastest_host(doc, nodes)
     node = nodes.get(reference.node_uid(host["id"]))
     address = node.vlan_address(vlan) if node else None
     if address is None and host.get("address") and in_network(host["address"], net):

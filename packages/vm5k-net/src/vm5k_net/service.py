@@ -1,5 +1,6 @@
-"""The KaVLAN service node: dnsmasq with one static DHCP binding per VM and a name for
-every VM, configured, (re)started and checked in one ssh session.
+"""The service node: dnsmasq with one static DHCP binding per VM and a name for every VM,
+configured, (re)started and checked in one ssh session, on one of the hosts, where the VMs
+are (KaVLAN: in the vlan; subnet mode on static hosts: on the hosts' network, bridged).
 
 A rerun with the same configuration only sends SIGHUP (dnsmasq re-reads the bindings and
 names; leases are kept); a changed configuration restarts our dnsmasq, found by its pid
@@ -11,7 +12,6 @@ import logging
 from vm5k_doc import checks, dnsquery, remote
 from vm5k_doc.errors import InputError, PlatformError
 from vm5k_doc.ids import quote
-from vm5k_doc.ssh import Ssh
 
 from . import dnsmasq
 
@@ -24,7 +24,7 @@ def heredoc(path, text):
 
 
 def setup_script(record, assignments, extra_names=(), directory=None):
-    directory = directory or dnsmasq.service_dir(record["vlan"])
+    directory = directory or dnsmasq.service_dir_of(record)
     d = quote(directory)
     n = len(assignments)
     v = dnsmasq.neighbour_table_size(n)
@@ -39,7 +39,8 @@ def setup_script(record, assignments, extra_names=(), directory=None):
         heredoc('"$D/dhcp-hosts.new"', dnsmasq.dhcp_host_lines(assignments)),
         heredoc('"$D/hosts.new"', dnsmasq.hosts_lines(assignments, record["domain"], extra_names)),
         'mv -f "$D/dhcp-hosts.new" "$D/dhcp-hosts"; mv -f "$D/hosts.new" "$D/hosts"; touch "$D/leases"',
-        # the service address on the vlan side (Grid'5000's kavlan DHCP gives it; a lab host may lack it)
+        # the service address where the VMs are (Grid'5000's kavlan DHCP gives it; a lab host,
+        # or a static host serving a subnet outside its own network, may lack it)
         f"ADDR={quote(record['service_address'])}; PREFIX={int(record['cidr'].split('/')[1])}",
         'if ! ip -o -4 addr show | grep -q " inet $ADDR/"; then',
         "  DEV=$(ip -o route show default | awk '{print $5; exit}')",
@@ -90,15 +91,40 @@ def dns_check_lines(record, assignments):
     ]
 
 
-def start(record, assignments, ssh_address, key=None, extra_names=()):
-    """Configure, start and check the service node; returns what to record in `network`."""
+# the service host's network as its VMs will see it: the address and prefix of its
+# default-route interface (br0 once vm5k-hosts has run) and its default gateway
+LAN_SH = """DEV=$(ip -o route show default | awk '{print $5; exit}')
+[ -n "$DEV" ] || { [ -e /sys/class/net/br0 ] && DEV=br0 || DEV=eth0; }
+echo "address $(ip -o -4 addr show dev "$DEV" | awk '{print $4; exit}')"
+echo "gateway $(ip -o route show default | awk '{print $3; exit}')"
+"""
+
+
+def lan(ssh, ssh_address):
+    """{"address": "10.0.0.11/16", "gateway": "10.0.0.1" or None} of the service host."""
+    said = dict((line.split() + [None])[:2] for line in remote.run_script(ssh, ssh_address, LAN_SH).splitlines()
+                if line.strip())
+    address, gateway = said.get("address"), said.get("gateway")
+    try:
+        checks.check_address(address.split("/")[0], "service host address")
+        int(address.split("/")[1])
+        if gateway:
+            checks.check_address(gateway, "service host gateway")
+    except (AttributeError, IndexError, ValueError, InputError):
+        raise PlatformError(f"{ssh_address}: no IPv4 address on its default-route interface ({address})") from None
+    return {"address": address, "gateway": gateway}
+
+
+def start(record, assignments, ssh_address, ssh, extra_names=()):
+    """Configure, start and check the service node (reached with `ssh`, a vm5k_doc.ssh.Ssh);
+    returns what to record in `network`."""
     script = setup_script(record, assignments, extra_names)
-    output = remote.run_script(Ssh(key=key), ssh_address, script).split()
+    output = remote.run_script(ssh, ssh_address, script).split()
     action, pid = (output[-2], int(output[-1])) if len(output) >= 2 and output[-1].isdigit() else ("?", None)
     log.info("service node %s: dnsmasq %s (pid %s), %d bindings", record["service_node"], action, pid,
              len(assignments))
     check_dns(record, assignments)
-    return {"service_pid": pid, "service_dir": dnsmasq.service_dir(record["vlan"])}
+    return {"service_pid": pid, "service_dir": dnsmasq.service_dir_of(record)}
 
 
 def check_dns(record, assignments):
@@ -134,12 +160,14 @@ def stop_script(directory):
     ])
 
 
-def stop(record, ssh_address, key=None):
+def stop(record, ssh_address, ssh):
     """Stop the service node's dnsmasq; returns what it said ('stopped PID' or 'not running')."""
     # only ever our own directory: a document naming another would stop another dnsmasq
-    directory = dnsmasq.service_dir(checks.check_number(record.get("vlan"), "network.vlan", 1, 4094, integer=True))
+    if record.get("mode") == "kavlan":
+        checks.check_number(record.get("vlan"), "network.vlan", 1, 4094, integer=True)
+    directory = dnsmasq.service_dir_of(record)
     if record.get("service_dir") not in (None, directory):
         raise InputError(f"network.service_dir {record['service_dir']!r}: vm5k-net's is {directory}")
-    said = remote.run_script(Ssh(key=key), ssh_address, stop_script(directory)).strip()
+    said = remote.run_script(ssh, ssh_address, stop_script(directory)).strip()
     log.info("service node %s: dnsmasq %s", record.get("service_node"), said)
     return said

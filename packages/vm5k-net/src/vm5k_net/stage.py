@@ -5,11 +5,12 @@ the DHCP server of the mode hand out exactly that plan.
 |---|---|---|
 | g5k, subnet | the site (g5k-subnets pairs) | nothing to push |
 | lab, subnet | the lab's site dnsmasq | platform.serve_bindings: push, SIGHUP, check DNS |
+| static, subnet | our service node on one host (Platform.subnet_service) | dnsmasq over ssh on the hosts' network |
+| static, subnet, --dhcp | the user's DHCP server | nothing (--lists writes its dhcp-hosts) |
 | any, kavlan | our service node | dnsmasq over ssh, started and checked |
 """
 from vm5k_doc import platforms
 from vm5k_doc.errors import InputError
-from vm5k_doc.ssh import find_key
 
 from . import dnsmasq, lists, service
 from . import plan as plan_mod
@@ -17,15 +18,25 @@ from . import plan as plan_mod
 ADDRESSABLE = (None, "planned", "placed")
 
 
-def run(ctx, kavlan=False, reference=None, lists_dir=None, ssh_key=None, domain=None, subnet=(),
-        stop_service=False, **_):
+def run(ctx, kavlan=False, reference=None, lists_dir=None, ssh_key=None, ssh_user=None, domain=None, subnet=(),
+        dhcp=None, stop_service=False, **_):
     doc = ctx.doc
     if stop_service:
-        return stop(ctx, ssh_key)
+        return stop(ctx, ssh_key, ssh_user)
     if not doc.get("vms"):
         raise InputError("vms: no VM to address (run vm5k-topo first)")
+    platform = platforms.of(doc)
+    ssh, lan = None, None
+    if platform.subnet_service and subnet and not (kavlan or dhcp):
+        # our service node serves the subnets: where it is, the VMs' network is its network
+        ssh = platform.ssh(ssh_key, ssh_user)
+        host = plan_mod.fastest_host(doc)
+        first = plan_mod.network(subnet[0], "--subnet")
+        if not ctx.dry_run:
+            lan = service.lan(ssh, host.get("address") or host["id"])
+        ctx.log.info("service node %s: %s", host["id"], f"network {lan['address']}" if lan else f"planned in {first}")
     plan = plan_mod.build(doc, kavlan=kavlan, reference_path=reference, dry_run=ctx.dry_run,
-                          domain=domain, subnets=list(subnet) or None)
+                          domain=domain, subnets=list(subnet) or None, dhcp=dhcp, service_lan=lan)
     assignments = plan_mod.assign(doc, plan, force=ctx.force)
     plan_mod.check(assignments, plan, doc)
 
@@ -47,13 +58,13 @@ def run(ctx, kavlan=False, reference=None, lists_dir=None, ssh_key=None, domain=
     if lists_dir:
         lists.write(lists_dir, doc)
 
-    platform = platforms.of(doc)
     if ctx.dry_run or plan.planned:
         return None
-    if plan.mode == "kavlan":
-        key = find_key(ssh_key, platform.ssh_key)
-        network.update(service.start(network, assignments, plan.service["ssh_address"], key=key,
-                                     extra_names=plan.service["names"]))
+    if plan.service:   # our service node: KaVLAN, or subnets with nothing else to serve them
+        network.update(service.start(network, assignments, plan.service["ssh_address"],
+                                     ssh or platform.ssh(ssh_key, ssh_user), extra_names=plan.service["names"]))
+    elif dhcp:
+        ctx.log.info("the DHCP server %s serves the VMs: give it their bindings (--lists DIR: DIR/dhcp-hosts)", dhcp)
     else:  # subnet mode: the platform's own DHCP/DNS, if it has one, serves the plan
         files = {"dhcp_hosts": dnsmasq.dhcp_host_lines(assignments),
                  "hosts": dnsmasq.hosts_lines(assignments, network["domain"])}
@@ -70,17 +81,17 @@ def service_ssh_address(doc, network):
     return host.get("address") or node
 
 
-def stop(ctx, ssh_key=None):
-    """`--stop-service`: stop the KaVLAN service node's dnsmasq (the lab's hosts outlive the
-    job; on Grid'5000 the end of the job does it). The addresses stay in the document."""
+def stop(ctx, ssh_key=None, ssh_user=None):
+    """`--stop-service`: stop the service node's dnsmasq (the lab's and static hosts outlive
+    the job; on Grid'5000 the end of the job does it). The addresses stay in the document."""
     network = ctx.doc.get("network") or {}
-    if network.get("mode") != "kavlan" or not network.get("service_node"):
-        ctx.log.info("no KaVLAN service node in the document: nothing to stop")
+    if not network.get("service_node"):
+        ctx.log.info("no service node in the document: nothing to stop")
         return None
     if ctx.dry_run:
         ctx.log.info("dry run: would stop dnsmasq on %s", network["service_node"])
         return None
-    key = find_key(ssh_key, platforms.of(ctx.doc).ssh_key)
-    service.stop(network, service_ssh_address(ctx.doc, network), key=key)
+    ssh = platforms.of(ctx.doc).ssh(ssh_key, ssh_user)
+    service.stop(network, service_ssh_address(ctx.doc, network), ssh)
     network.pop("service_pid", None)
     return None
