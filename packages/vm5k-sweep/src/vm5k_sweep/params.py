@@ -212,7 +212,8 @@ _CMP = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.Lt
 
 
 def bounded(x):
-    return math.isfinite(x) and abs(x) <= MAX_NUMBER
+    """Finite and at most MAX_NUMBER in size (a huge int is never turned into a float)."""
+    return abs(x) <= MAX_NUMBER if isinstance(x, int) else math.isfinite(x) and abs(x) <= MAX_NUMBER
 
 
 def number(v):

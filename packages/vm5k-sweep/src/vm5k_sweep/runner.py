@@ -124,6 +124,7 @@ class Runner:
         self.procs = {}  # key -> Popen, to stop them on interrupt
         self.lock = threading.Lock()
         self.ran = 0
+        self.error = None  # the first error a worker met outside a command (a bad record)
 
     def run(self):
         """Run until nothing is left to claim. Returns the exit status."""
@@ -143,6 +144,8 @@ class Runner:
         finally:
             if old is not None:
                 signal.signal(signal.SIGTERM, old)
+        if self.error is not None:
+            raise self.error
         c = self.sweep.counts()
         return ExitStatus.PARTIAL if c["failed"] else ExitStatus.OK
 
@@ -173,6 +176,10 @@ class Runner:
                 except Exception as e:  # a bug or a full disk: record it, do not leave it running
                     self.sweep.update(key, state="failed", end=now(), error=f"{type(e).__name__}: {e}")
                     self.log(f"failed {key}: {type(e).__name__}: {e}")
+        except Exception as e:  # DIR itself is wrong (a crafted record): the others stop too
+            with self.lock:
+                self.error = self.error or e
+            self.stop.set()
         finally:
             with self.lock:
                 self.active -= 1
