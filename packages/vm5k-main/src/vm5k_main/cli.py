@@ -24,7 +24,7 @@ Examples (vm5k's README):
 
 @click.command(params=list(flags.PARAMS), context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.version_option(__version__, prog_name="vm5k")
-def command(outdir, explain, quiet, **options):
+def command(outdir, explain, plot, quiet, **options):
     """Deploy VMs with vm5k's flags, as the pipeline
 
     \b
@@ -39,7 +39,7 @@ def command(outdir, explain, quiet, **options):
         click.echo(translate.shell_line(argvs))
         return ExitStatus.OK
     outdir = outdir or pipeline.fresh_dir()
-    outcome = pipeline.run(argvs, outdir)
+    outcome = pipeline.run(argvs, outdir, plot)
     if not quiet:
         click.echo(f"vm5k: {outdir}: {' '.join(outcome.files) or 'no document'}", err=True)
     for line in pipeline.summary(outcome.doc):

@@ -9,7 +9,6 @@ DISTRIBUTIONS = ["round-robin", "concentrated", "n_by_hosts", "random"]
 # old flag -> why the pipeline has no equivalent (exit 2 with this line)
 UNSUPPORTED = {
     "--program": "no stage runs a program: run it after vm5k, on DIR/hosts.list and DIR/vms.list",
-    "--plot": "no stage draws: draw from DIR/deployment.json",
     "--aptcacher": "no stage deploys an apt cache",
     "--packages-upgrade": "vm5k-hosts installs missing packages and never upgrades the others",
 }
@@ -79,7 +78,7 @@ PARAMS = [
     _opt("-v", "--verbose", "verbose", count=True, help="More logs from every stage."),
     _opt("-q", "--quiet", "quiet", is_flag=True, help="Only errors from every stage."),
     _unsupported("-p", "--program", is_flag=False),
-    _unsupported("--plot"),
+    _opt("--plot", is_flag=True, help="Also draw DIR/final_topo.png (vm5k-doc plot) from the last document."),
     _unsupported("--aptcacher"),
     # new
     _opt("--platform", type=click.Choice(["auto", "g5k", "lab", "static"]),

@@ -1,6 +1,6 @@
 """Run the stages one after the other, as the pipe does (each stage reads the whole
 document before it works), keeping each one's document in DIR, then what vm5k users had
-there: the state XML, hosts.list and vms.list.
+there: the state XML, hosts.list and vms.list (and with --plot, `vm5k-doc plot`'s picture).
 
 A stage that fails (not 0, not 3 partial) stops the chain; the documents reached stay in
 DIR and the status is that stage's. Otherwise the status is the worst seen (0 or 3).
@@ -20,6 +20,7 @@ from vm5k_net import lists
 DOCUMENTS = {"vm5k-topo": "topo.json", "vm5k-oar": "oar.json", "vm5k-net": "net.json",
              "vm5k-hosts": "hosts.json", "vm5k-vms": "deployment.json"}
 STATE_XML = "final_topo.xml"   # vm5k's name for the state at the end of a run
+PICTURE = "final_topo.png"     # --plot
 LISTS = ("hosts.list", "vms.list")
 
 
@@ -51,13 +52,13 @@ def executable(name):
     return exe
 
 
-def run(argvs, outdir):
+def run(argvs, outdir, plot=False):
     try:
         os.makedirs(outdir, exist_ok=True)
     except OSError as exc:
         raise Vm5kError(f"-o {outdir}: {exc.strerror}", ExitStatus.BAD_INPUT) from None
     # a document left by an earlier run would look reached by this one
-    for name in [*DOCUMENTS.values(), STATE_XML, *LISTS]:
+    for name in [*DOCUMENTS.values(), STATE_XML, *LISTS, PICTURE]:
         if os.path.isfile(os.path.join(outdir, name)):
             os.unlink(os.path.join(outdir, name))
     files, previous, worst = [], None, ExitStatus.OK
@@ -79,6 +80,10 @@ def run(argvs, outdir):
         io.write(doc, os.path.join(outdir, STATE_XML), xml=True)
         lists.write(outdir, doc)
         files += [STATE_XML, *LISTS]
+    # a picture that fails (vm5k-doc says why) leaves the deployment's status as it is
+    if plot and doc is not None and call([executable("vm5k-doc"), "plot", "-i", previous,
+                                          "-o", os.path.join(outdir, PICTURE)]) == ExitStatus.OK:
+        files.append(PICTURE)
     return Outcome(worst, doc, files)
 
 

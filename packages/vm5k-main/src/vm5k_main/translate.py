@@ -31,8 +31,8 @@ def stages(*, n_vm=None, infile=None, job_id=None, walltime=None, kavlan=False, 
            blacklist=None, env_name=None, env_file=None, forcedeploy=False, nodeploy=False,
            no_packages=False, other_packages=None, vm_template=None, vm_backing_file=None,
            vm_distribution=None, platform=None, reference=None, dry_run=False, events=None,
-           verbose=0, quiet=False, outdir=None, explain=False):
-    """The stages' argvs for vm5k's options (outdir and explain say how to run, not what)."""
+           verbose=0, quiet=False, outdir=None, explain=False, plot=False):
+    """The stages' argvs for vm5k's options (outdir, explain and plot say how to run, not what)."""
     shared = [*(["--dry-run"] if dry_run else []), *_opt("--events", events),
               *(["-v"] * verbose), *(["-q"] if quiet else [])]
     topo = ["vm5k-topo", *_opt("--platform", platform), *_opt("--reference", reference),
