@@ -2,7 +2,8 @@
 
 ``mini``: the Debian cloud kernel + a busybox-static + dropbear initramfs (3-4 MiB). Without
 ``root=`` the initramfs is the whole guest: DHCP (udhcpc, client id = MAC), dropbear, a
-shell on ttyS0. Kernel command line: ``console=ttyS0 quiet vmlab.hostname=NAME
+shell on ttyS0, and ``/bin/dirty`` (DIRTY_C, built with ``gcc -static``: the memory-dirtying
+workload of examples/migration). Kernel command line: ``console=ttyS0 quiet vmlab.hostname=NAME
 vmlab.sshkey=TYPE,BASE64`` (the public key, its space written as a comma). It holds no key.
 
 ``debian``: debootstrap minbase (systemd, sshd, systemd-networkd DHCP with ClientIdentifier=mac,
@@ -73,6 +74,124 @@ echo "VMLAB-READY"
 while true; do setsid cttyhack sh -l; done
 """
 
+# The guest workload of examples/migration: writes memory at a rate over a working set.
+DIRTY_C = r"""/* dirty: write guest memory at a given rate over a working set (the migration workload).
+ *
+ *   dirty -w 64 -r 20 -t 600     dirty 20 MiB/s of a 64 MiB working set, for at most 600 s
+ *   dirty -w 64 -c -t 2          calibrate: as fast as possible for 2 s, print the rate
+ *
+ * The working set is filled first (every page non-zero, so that precopy sends it whole),
+ * then pages are written one byte each, round-robin, paced every millisecond so that the
+ * pages dirtied so far follow RATE x elapsed. One page written = 4 KiB dirtied.
+ * Output, one line each, `dirty: WHAT key=value ...`:
+ *   dirty: ready ws_mb=64 fill_s=0.21
+ *   dirty: calibrate ws_mb=64 seconds=2.00 mb=812.3 max_mb_s=406.1
+ *   dirty: done ws_mb=64 target_mb_s=20.0 seconds=31.02 mb=620.4 rate_mb_s=20.0 late_ms=3
+ * `late_ms` is the longest time the writer fell behind its schedule (the rate was not kept
+ * while it was behind). SIGTERM or SIGINT stops it with the `done` line. MB = MiB.
+ * Exit: 0 done, 2 bad usage, 1 no memory.
+ * Built static at image time (vm5k_lab.images, /bin/dirty in the mini image).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096L
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig) { (void)sig; stop = 1; }
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static double number(const char *s, const char *flag, double max)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0' || !(v >= 0 && v <= max)) {
+        fprintf(stderr, "dirty: error: %s %s: a number from 0 to %g\n", flag, s, max);
+        exit(2);
+    }
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    double rate = 0, ws_mb = 64, seconds = 0;
+    int calibrate = 0, opt;
+    while ((opt = getopt(argc, argv, "r:w:t:c")) != -1) {
+        switch (opt) {
+        case 'r': rate = number(optarg, "-r", 1e6); break;
+        case 'w': ws_mb = number(optarg, "-w", 1 << 20); break;
+        case 't': seconds = number(optarg, "-t", 1e7); break;
+        case 'c': calibrate = 1; break;
+        default:
+            fprintf(stderr, "usage: dirty [-w WS_MB] [-r RATE_MB_S] [-t SECONDS] [-c]\n");
+            return 2;
+        }
+    }
+    if (optind != argc || ws_mb < 1) {
+        fprintf(stderr, "dirty: error: usage: dirty [-w WS_MB>=1] [-r RATE_MB_S] [-t SECONDS] [-c]\n");
+        return 2;
+    }
+    if (calibrate && seconds == 0)
+        seconds = 2;
+    long pages = (long)(ws_mb * 1048576.0 / PAGE);
+    double t0 = now();
+    unsigned char *mem = malloc(pages * PAGE);
+    if (!mem) {
+        fprintf(stderr, "dirty: error: cannot allocate %.0f MiB\n", ws_mb);
+        return 1;
+    }
+    memset(mem, 0x5a, pages * PAGE);
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    printf("dirty: ready ws_mb=%g fill_s=%.2f\n", ws_mb, now() - t0);
+    fflush(stdout);
+
+    double start = now(), late = 0, t = start;
+    double per_s = rate * 1048576.0 / PAGE;          /* pages per second */
+    long long done = 0, i = 0;
+    unsigned char v = 1;
+    while (!stop && (seconds == 0 || t - start < seconds)) {
+        long long target = calibrate ? done + 256 : (long long)(per_s * (t - start));
+        if (done >= target) {
+            struct timespec ms = {0, 1000000};
+            nanosleep(&ms, NULL);
+        }
+        while (done < target) {
+            mem[i * PAGE + (done & (PAGE - 1) & ~63L)] = v;
+            done++;
+            if (++i == pages) {
+                i = 0;
+                v = v == 255 ? 1 : v + 1;           /* never zero: a zero page is cheap to send */
+            }
+        }
+        t = now();
+        if (!calibrate && per_s > 0) {
+            double behind = (per_s * (t - start) - done) / per_s;
+            if (behind > late)
+                late = behind;
+        }
+    }
+    double el = now() - start, mb = done * (double)PAGE / 1048576.0;
+    if (calibrate)
+        printf("dirty: calibrate ws_mb=%g seconds=%.2f mb=%.1f max_mb_s=%.1f\n", ws_mb, el, mb, el > 0 ? mb / el : 0);
+    else
+        printf("dirty: done ws_mb=%g target_mb_s=%g seconds=%.2f mb=%.1f rate_mb_s=%.1f late_ms=%.0f\n",
+               ws_mb, rate, el, mb, el > 0 ? mb / el : 0, late * 1000);
+    return 0;
+}
+"""
+
 UDHCPC_SCRIPT = r"""#!/bin/sh
 case "$1" in
   deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
@@ -88,6 +207,21 @@ case "$1" in
 esac
 exit 0
 """
+
+
+def recipe(name: str) -> str:
+    """What a cached image was built from: a different recipe rebuilds it (mini only; the
+    debian disk is slow to build and its initrd is only the mini one's copy)."""
+    parts = (INIT, UDHCPC_SCRIPT, DIRTY_C, " ".join(MINI_DEBS)) if name == "mini" else (name,)
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def build_dirty(out: Path) -> None:
+    """/bin/dirty from DIRTY_C: gcc -static (debian-packages.txt: gcc, libc6-dev)."""
+    src = out.with_name("dirty.c")
+    src.write_text(DIRTY_C)
+    run(["gcc", "-static", "-O2", "-s", "-o", out, src], timeout=120)
+    src.unlink()
 
 
 def images_dir() -> Path:
@@ -278,6 +412,7 @@ def build_mini_initrd(out: Path, kv: str, kroot: Path) -> None:
     (r / "etc/udhcpc.script").chmod(0o755)
     (r / "init").write_text(INIT)
     (r / "init").chmod(0o755)
+    build_dirty(r / "bin" / "dirty")
     with open(out, "wb") as f:
         p = subprocess.run("find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1",
                            shell=True, cwd=r, stdout=f, stderr=subprocess.PIPE)
@@ -289,7 +424,8 @@ def build_mini_initrd(out: Path, kv: str, kroot: Path) -> None:
 def build(name: str, force: bool = False) -> dict:
     """Build image `name` unless cached; return info(name)."""
     d = image_dir(name)
-    if manifest(name) and not force:
+    m = manifest(name)
+    if m and not force and (name != "mini" or m.get("recipe") == recipe(name)):
         return info(name)
     t0 = time.monotonic()
     kv, kroot = kernel_tree()
@@ -312,6 +448,7 @@ def build(name: str, force: bool = False) -> dict:
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "build_seconds": round(time.monotonic() - t0, 1),
         "init_sha256": hashlib.sha256(INIT.encode()).hexdigest()[:16],
+        "recipe": recipe(name),
         "cmdline": cmdline(name, "{hostname}", None) + " vmlab.sshkey={type},{base64}",
     }
     write_json(tmp / "manifest.json", m)
