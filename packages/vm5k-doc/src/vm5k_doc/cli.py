@@ -10,7 +10,7 @@ import traceback
 
 import click
 
-from . import io
+from . import io, progress
 from . import stage as stage_mod
 from .errors import Vm5kError
 from .status import EXIT_STATUS_HELP, ExitStatus
@@ -25,8 +25,8 @@ def stage_options(func):
         click.option("--dry-run", is_flag=True, help="Plan only: touch no platform, reserve and start nothing."),
         click.option("--force", is_flag=True, help="Redo work already done according to the document."),
         click.option("--events", "events_path", metavar="FILE", help="Append NDJSON events (one per transition) to FILE."),
-        click.option("-v", "--verbose", count=True, help="More logs on stderr; tracebacks on errors."),
-        click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr."),
+        click.option("-v", "--verbose", count=True, help="Per-host and per-VM lines on stderr (-vv: scripts too); tracebacks on errors."),
+        click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr: no summary, no live progress."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -38,8 +38,10 @@ def epilog(examples):
 
 
 def setup_logging(prog, verbose, quiet):
-    level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
+    """Summary lines (info) by default, per-host and per-VM lines (debug) with -v, errors
+    only with -q; while a live progress line is drawn, log lines go above it."""
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    handler = progress.Handler(sys.stderr)
     handler.setFormatter(logging.Formatter(f"{prog}: %(message)s"))
     root = logging.getLogger("vm5k")
     root.handlers[:] = [handler]
@@ -113,7 +115,7 @@ def run_stage(stage, work, *, input_path=None, output_path=None, as_xml=False, q
         fail(prog, str(exc), exc.status)
 
     result = stage_mod.run(stage, work, doc, new_document=new_document, input_kind=kind,
-                           input_lines=lines, **options)
+                           input_lines=lines, live=progress.enabled(quiet), **options)
     if result.doc is None:
         fail(prog, result.message, result.status)
     try:

@@ -8,7 +8,9 @@ exit status; from Python:
     result.status, result.message                # ExitStatus, one line or None
 
 A stage is a function `run(ctx, **options)` that changes `ctx.doc` in place and may
-return an ExitStatus (PARTIAL) or raise a Vm5kError.
+return an ExitStatus (PARTIAL) or raise a Vm5kError. It says how far it is with
+`ctx.progress(what, total)` (vm5k_doc.progress: a live line on a terminal, else nothing)
+and logs its summary lines at info, its per-host and per-VM lines at debug (-v).
 """
 import logging
 import time
@@ -16,6 +18,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from . import document
+from . import progress as progress_mod
 from .errors import Vm5kError
 from .events import EventLog
 from .schema import problem as schema_problem
@@ -35,6 +38,19 @@ class StageContext:
     log: logging.Logger = field(default_factory=lambda: log)
     input_kind: str = "json"
     input_lines: dict = field(default_factory=dict)  # XML lines of hosts/clusters, for errors
+    live: bool = False      # draw live progress lines (stderr is a terminal, not -q)
+    bars: list = field(default_factory=list)
+
+    def progress(self, what, total=None):
+        """A Progress for this stage (`with ctx.progress("hosts", total=N) as bar:`); it
+        draws only when `live`, and is erased when the stage ends at the latest."""
+        bar = progress_mod.Progress(f"vm5k-{self.stage}", what, total, live=self.live)
+        self.bars.append(bar)
+        return bar
+
+    def close_progress(self):
+        for bar in self.bars:
+            bar.done()
 
 
 @dataclass
@@ -46,12 +62,14 @@ class Result:
 
 
 def run(stage, work, doc=None, *, new_document=None, dry_run=False, force=False, events_path=None,
-        verbose=0, version=None, cleanup=False, input_kind="json", input_lines=None, **options):
+        verbose=0, version=None, cleanup=False, input_kind="json", input_lines=None, live=False,
+        **options):
     """Run `work` on `doc` (or on `new_document(ctx, **options)` when doc is None).
 
     A document that failed at an earlier stage passes through unchanged with its status,
     except with cleanup (`vm5k-oar --release`, `vm5k-vms --destroy`): releasing a granted
-    job is exactly what a failed document needs.
+    job is exactly what a failed document needs. live: draw progress lines on stderr
+    (vm5k_doc.cli does when stderr is a terminal and not -q).
     """
     if doc is not None and not cleanup:
         failed = document.failed_status(doc, stage)
@@ -60,7 +78,8 @@ def run(stage, work, doc=None, *, new_document=None, dry_run=False, force=False,
             return Result(doc, ExitStatus(failed), passed_through=True)
 
     ctx = StageContext(stage=stage, doc=doc, dry_run=dry_run, force=force, verbose=verbose,
-                       events=EventLog(stage), input_kind=input_kind, input_lines=input_lines or {})
+                       events=EventLog(stage), input_kind=input_kind, input_lines=input_lines or {},
+                       live=live)
     start, at = time.monotonic(), document.now()
     status, message = ExitStatus.OK, None
     try:
@@ -79,6 +98,7 @@ def run(stage, work, doc=None, *, new_document=None, dry_run=False, force=False,
         if verbose:
             traceback.print_exc()
     finally:
+        ctx.close_progress()   # erased before any summary or error line is printed
         ctx.events.close()
 
     doc = ctx.doc
