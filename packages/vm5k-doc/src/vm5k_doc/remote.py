@@ -80,11 +80,12 @@ def kill(proc):
         pass
 
 
-def run_scripts(ssh, scripts, on_line=None, timeout=600):
+def run_scripts(ssh, scripts, on_line=None, timeout=600, on_done=None):
     """scripts: {name: (address, script text)}; returns a GroupResult {name: HostResult}.
 
     on_line(name, line) is called from the reader threads (under one lock) as lines
-    arrive. A host that does not finish within `timeout` is killed (returncode -9).
+    arrive; on_done(name, result) as each host finishes (progress counts). A host that
+    does not finish within `timeout` is killed (returncode -9).
     """
     results, lock, threads, procs = GroupResult(), threading.Lock(), [], []
 
@@ -134,8 +135,17 @@ def run_scripts(ssh, scripts, on_line=None, timeout=600):
 
     # every destination is checked (vm5k_doc.ssh) before any host is reached
     argvs = {name: ssh.argv(address, *SH_STDIN) for name, (address, _) in scripts.items()}
+
+    def one_then_done(name, argv, script):
+        try:
+            one(name, argv, script)
+        finally:
+            if on_done and name in results:
+                with lock:
+                    on_done(name, results[name])
+
     for name, (_, script) in scripts.items():
-        thread = threading.Thread(target=one, args=(name, argvs[name], script), daemon=True)
+        thread = threading.Thread(target=one_then_done, args=(name, argvs[name], script), daemon=True)
         thread.start()
         threads.append(thread)
     try:
