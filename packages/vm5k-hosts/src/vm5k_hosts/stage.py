@@ -6,7 +6,7 @@ a host that fails a step is KO with that step and its error and takes no further
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from vm5k_doc import jobs, platforms
+from vm5k_doc import jobs, platforms, progress
 from vm5k_doc.checks import check_id
 from vm5k_doc.errors import InputError, PlatformError
 from vm5k_doc.platforms.base import record_vlan
@@ -19,24 +19,41 @@ SKIP_STATES = ("KO", "released")
 
 
 class Steps:
-    """Runs per-host scripts on the hosts still in the game and records the outcome."""
+    """Runs per-host scripts on the hosts still in the game and records the outcome.
+
+    Output: one live line (step, hosts done and KO of N) on a terminal; each step's time
+    goes into the stage's summary line and the KO hosts into one line at the end; per-host
+    lines (KO, changes) are debug (-v), as in the document.
+    """
 
     def __init__(self, ctx, hosts, conn, timeout=900):
         self.ctx, self.hosts, self.conn, self.timeout = ctx, hosts, conn, timeout
         self.changes = {}                 # host id -> what was changed on it
+        self.seconds = {}                 # step -> wall time
+        self.bar = ctx.progress("hosts", total=len(hosts))
 
     def alive(self):
         return [h for h in self.hosts if h.get("state") != "KO"]
+
+    def kos(self):
+        return sum(1 for h in self.hosts if h.get("state") == "KO")
 
     def run(self, step, script_for, on_ok=None, hosts=None, timeout=None):
         """Run script_for(host) on every alive host (or `hosts`); returns {host id: Result}."""
         todo = [h for h in (hosts if hosts is not None else self.alive()) if h.get("state") != "KO"]
         if not todo:
             return {}
-        start = time.monotonic()
+        start, counts = time.monotonic(), {"done": 0, "ko": self.kos()}
+        self.bar.update(step=step, **counts)
+
+        def finished(name, result):   # from run_scripts' threads, one at a time
+            counts["done"] += 1
+            counts["ko"] += 0 if result.ok else 1
+            self.bar.update(**counts)
+
         results = run_scripts(self.conn, {h["id"]: (address(h), script_for(h)) for h in todo},
-                              timeout=timeout or self.timeout)
-        self.ctx.log.info("%s: %d hosts in %.1f s", step, len(todo), time.monotonic() - start)
+                              timeout=timeout or self.timeout, on_done=finished)
+        self.step_done(step, len(todo), start)
         out = {}
         for host in todo:
             result = out[host["id"]] = results[host["id"]]
@@ -47,17 +64,36 @@ class Steps:
                 problem = on_ok(host, result)
                 if problem:
                     self.ko(host, step, problem, result.tail())
+        self.bar.update(ko=self.kos())
         return out
+
+    def step_done(self, step, count, start):
+        seconds = time.monotonic() - start
+        self.seconds[step] = self.seconds.get(step, 0) + seconds
+        self.ctx.log.debug("%s: %d hosts in %.1f s", step, count, seconds)
 
     def ko(self, host, step, message, output=""):
         failures.mark_ko(host, step, message, output)
-        self.ctx.log.warning("%s: KO at %s: %s", host["id"], step, message)
+        self.ctx.log.debug("%s: KO at %s: %s", host["id"], step, message)
         self.ctx.events.emit("host", id=host["id"], state="KO", step=step, message=message)
+
+    def report(self, began, moved=(), not_placed=()):
+        """The stage's summary: one line, and one more naming the KO hosts."""
+        self.bar.done()
+        kos = [h for h in self.hosts if h.get("state") == "KO"]
+        changed = sum(len(v) for v in self.changes.values())
+        self.ctx.log.info("%d hosts ready, %d KO in %.1f s (%s); %d changes%s", len(self.hosts) - len(kos),
+                          len(kos), time.monotonic() - began,
+                          ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items()), changed,
+                          f"; {len(moved)} VMs moved, {len(not_placed)} not placed" if moved or not_placed else "")
+        if kos:
+            self.ctx.log.warning("KO: %s", progress.ko_summary(
+                (h["id"], "{step}: {message}".format(**h["error"])) for h in kos))
 
     def changed(self, host, what):
         self.changes.setdefault(host["id"], []).extend(what)
         for line in what:
-            self.ctx.log.info("%s: changed: %s", host["id"], line)
+            self.ctx.log.debug("%s: changed: %s", host["id"], line)
 
 
 def address(host):
@@ -87,6 +123,7 @@ def run(ctx, nodeploy=False, forcedeploy=False, env_name=None, env_file=None, en
                      ", ".join(f.dest for f in files) or "none")
         return None
 
+    began = time.monotonic()
     images.add_checksums(files)
     steps = Steps(ctx, hosts, conn)
     if platform.deploys and not nodeploy:
@@ -96,12 +133,13 @@ def run(ctx, nodeploy=False, forcedeploy=False, env_name=None, env_file=None, en
         # hosts into the reserved vlan, or back, where the platform does it apart from
         # deployment (the lab's `kavlan -s`)
         start = time.monotonic()
+        steps.bar.update(step="kavlan")
         moved = platform.move_hosts_to_vlan(steps.alive(), kavlan.wanted_vlan(doc))
         for host in hosts:
             if host["id"] in moved:
                 steps.changed(host, [moved[host["id"]]])
         if moved:
-            ctx.log.info("kavlan: %d hosts moved in %.1f s", len(moved), time.monotonic() - start)
+            steps.step_done("kavlan", len(moved), start)
         steps.run("check", lambda h: deploy.CHECK_HOST, timeout=60)
     for host in steps.alive():
         if host.get("state") != "ready":
@@ -123,10 +161,7 @@ def run(ctx, nodeploy=False, forcedeploy=False, env_name=None, env_file=None, en
     usable = {h["id"] for h in doc["hosts"] if h.get("state") not in SKIP_STATES}
     lost = [h["id"] for h in hosts if h.get("state") == "KO"]
     moved, not_placed = failures.replace_vms(doc, usable)
-    changed = sum(len(v) for v in steps.changes.values())
-    ctx.log.info("%d hosts ready, %d KO%s; %d changes; %d VMs moved, %d not placed",
-                 len(usable), len(lost), f" ({', '.join(lost)})" if lost else "", changed,
-                 len(moved), len(not_placed))
+    steps.report(began, moved, not_placed)
     if not usable:
         raise PlatformError(f"no host left: {', '.join(lost)} failed (see hosts[].error)")
     if lost or not_placed:
@@ -154,9 +189,10 @@ def deploy_g5k(ctx, steps, doc, env_name, env_file, env_user, forcedeploy, retri
                                       env_file=env_file, user=env_user, vlan=vlan, key=True)
                     for site, group in by_site.items()}
         failed = {}
+        steps.bar.update(step="deploy")
         for future in runs.values():
             failed.update(future.result()[1])
-        ctx.log.info("kadeploy3 attempt %d: %d deployed, %d failed", attempt + 1,
+        ctx.log.debug("kadeploy3 attempt %d: %d deployed, %d failed", attempt + 1,
                      len(todo) - len(failed), len(failed))
         if vlan is not None:   # deployed into the vlan: reached by its kavlan name from now on
             for h in todo:
@@ -192,14 +228,15 @@ def place_images(ctx, steps, files, conn, method):
     start = time.monotonic()
     for (directory, indexes), targets in needs.items():
         sources = [files[i].source for i in indexes]
-        ctx.log.info("images: %s to %d hosts (%s)", ", ".join(s.rsplit("/", 1)[-1] for s in sources),
-                     len(targets), method)
+        ctx.log.debug("images: %s to %d hosts (%s)", ", ".join(s.rsplit("/", 1)[-1] for s in sources),
+                      len(targets), method)
+        steps.bar.update(step="broadcast")
         broadcast.copy(sources, [address(h) for h in targets], directory, conn, method)
         for h in targets:
             steps.changed(h, [f"image {files[i].dest} copied" for i in indexes])
             copied.append(h)
     if copied:
-        ctx.log.info("images: broadcast in %.1f s", time.monotonic() - start)
+        steps.step_done("broadcast", len({h["id"] for h in copied}), start)
         unique = list({h["id"]: h for h in copied}.values())
         steps.run("images-verify", lambda h: images.check_script(files), checked, hosts=unique)
     for host in steps.alive():
@@ -222,7 +259,7 @@ def decide_virt(ctx, steps, files, timeout, known=None):
     if known in ("kvm", "qemu") and not ctx.force:
         for host in todo:
             host["virt"] = known
-            ctx.log.info("%s: virt %s (the platform's boot test)", host["id"], known)
+            ctx.log.debug("%s: virt %s (the platform's boot test)", host["id"], known)
             steps.changed(host, [f"virt {known}"])
         return
 
@@ -230,7 +267,7 @@ def decide_virt(ctx, steps, files, timeout, known=None):
         host["virt"], why = virt.parse(result.stdout)
         if host["virt"] is None:
             return "no kvm/qemu decision in the check's output"
-        ctx.log.info("%s: virt %s (%s)", host["id"], host["virt"], why)
+        ctx.log.debug("%s: virt %s (%s)", host["id"], host["virt"], why)
         steps.changed(host, [f"virt {host['virt']}"])
 
     steps.run("virt", lambda h: virt.script(kernels, timeout), decided, hosts=todo,
