@@ -52,8 +52,8 @@ def test_unplaced_vms_live_under_the_root():
      "XML line 3: duplicate host id 'h'"),
     (b"<vm5k><site id='lyon'><cluster id='t'><host id='h'>\n<vm id='a' mem='-1'/></host></cluster></site></vm5k>",
      "XML line 2: <vm> mem=-1 is out of range"),
-    (b"<vm5k><site id='lyon'><cluster id='t'><host id='h'>\n<vm id='a' colour='x'/></host></cluster></site></vm5k>",
-     "XML line 2: <vm> has unknown attribute 'colour'"),
+    (b"<vm5k><site id='lyon'><cluster id='t'>\n<host id='h' cpu='many'/></cluster></site></vm5k>",
+     "XML line 2: <host> cpu='many' is not an integer"),
     (b"<vm5k><site id='lyon'><cluster id='t'><host id='h;reboot'/></cluster></site></vm5k>",
      "host id 'h;reboot' is not a valid id"),
     (b"<topology/>", "root element must be <vm5k> or <deployment>"),
@@ -69,3 +69,5 @@ def test_template_one_liner():
     assert template == {"mem": 256, "hdd": 2, "n_cpu": 2, "cpuset": "0-1", "backing_file": "mini"}
     with pytest.raises(InputError, match="per VM"):
         xmlio.template_from_xml('<vm id="x"/>')
+    with pytest.raises(InputError, match="<vm> has unknown attribute 'colour'"):
+        xmlio.template_from_xml('<vm colour="x"/>')  # a template's keys are the schema's
