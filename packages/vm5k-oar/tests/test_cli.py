@@ -87,7 +87,10 @@ def test_reserve_wait_fill_place_release(monkeypatch, topo_doc, lab_reference):
     assert out["reservation"]["subnets"] == ["10.77.4.0/22"]
     assert [(v["host"], v["state"]) for v in out["vms"]] == [("host2.lab", "placed"), ("host3.lab", "placed")] * 2
     assert out["vm5k"]["stages"] == ["topo", "oar"]
-    assert "job lab:101 Waiting, starts in" in err and "Running" in err
+    # default: the summary only; the job's states while waiting under -v (and on the live line)
+    assert "job lab:101 running after" in err and "Waiting" not in err and len(err.splitlines()) == 2, err
+    _, _, detail = run(monkeypatch, doc, FakeOar(), "-w", "0:20:00", "-v")
+    assert "job lab:101 Waiting, starts in" in detail and "lab:101 Running" in detail, detail
 
     rerun = FakeOar()
     code, again, _ = run(monkeypatch, out, rerun)

@@ -16,7 +16,7 @@ from . import specs as specs_module
 from . import static, wait
 from . import wanted as wanted_module
 from .planning import Busy, PlanHost, Planning, find_slot
-from .timeutil import iso, oar_walltime, parse_oar_date, walltime_seconds
+from .timeutil import duration, iso, oar_walltime, parse_oar_date, walltime_seconds
 
 log = logging.getLogger("vm5k.oar")
 LEAD = 10            # s: an advance reservation must be in the future when OAR checks it
@@ -91,7 +91,7 @@ def search_and_submit(ctx, backend, wanted, kinds, sites, walltime, window, name
             raise NoResources(f"no slot of {oar_walltime(walltime)} for {describe(wanted)} before "
                               f"{iso(deadline)} (best: {best.summary(iso)['hosts'] if best else 'none'}, "
                               f"score {best.score:.2f})" if best else "no host at all")
-        log.info("slot at %s for %s", iso(slot.start), describe(wanted))
+        log.debug("slot at %s for %s", iso(slot.start), describe(wanted))
         job_specs = specs_module.build(slot, kinds, walltime, name=name, deploy=deploy,
                                        reference=reference, blacklist=wanted.blacklist, queue=queue,
                                        clusters=wanted.clusters)
@@ -193,13 +193,18 @@ def run(ctx, backend, *, walltime=None, job_list=None, name=None, window=86400, 
                                     walltime, window, name or specs_module.DEFAULT_NAME, deploy, reference, queue)
     if ctx.dry_run:
         return None
-    infos = wait.until_running(backend, records, ctx.events)
-    fill(doc, infos.values(), reference, backend)
+    waited = time.monotonic()
+    with ctx.progress("jobs", total=len(records)) as bar:
+        infos = wait.until_running(backend, records, ctx.events, progress=bar)
+    hosts = fill(doc, infos.values(), reference, backend)
+    log.info("job %s running after %s: %d host(s) reserved, %d VM(s) placed",
+             ", ".join(f"{j['site']}:{j['id']}" for j in records), duration(time.monotonic() - waited),
+             len(hosts), len(doc.get("vms") or []))
     return None
 
 
 def fill(doc, infos, reference, backend=None):
-    """hosts, subnets, vlan and placement from running jobs."""
+    """hosts, subnets, vlan and placement from running jobs; returns the host records."""
     reservation = doc["reservation"]
     records = hosts_module.records_for(infos, reference)
     if not records:
@@ -214,7 +219,8 @@ def fill(doc, infos, reference, backend=None):
     if planned:
         hosts_module.map_explicit(doc, planned, records)
     hosts_module.place_vms(doc)
-    log.info("%d host(s) reserved, %d VM(s) placed", len(records), len(doc.get("vms") or []))
+    log.debug("%d host(s) reserved, %d VM(s) placed", len(records), len(doc.get("vms") or []))
+    return records
 
 
 def dry_run(ctx, reference, counts, walltime, name, deploy, queue):
