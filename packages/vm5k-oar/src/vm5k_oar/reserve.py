@@ -266,3 +266,4 @@ def run_static(ctx, names, reference=None, ssh_key=None, ssh_user=None):
     if planned:
         hosts_module.map_explicit(doc, planned, records)
     hosts_module.place_vms(doc)
+    log.info("%d static host(s) sized, %d VM(s) placed", len(records), len(doc.get("vms") or []))
