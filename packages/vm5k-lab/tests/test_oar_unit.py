@@ -42,7 +42,9 @@ def test_edit_conf_sets_comments_appends_and_is_idempotent():
     assert 'DB_BASE_PASSWD_RO="oar_ro"' in new.splitlines()
     assert '#PINGCHECKER_SENTINELLE_SCRIPT_COMMAND="/usr/lib/oar/sentinelle.pl -t 30 -w 20"' in new
     assert '#JOB_RESOURCE_MANAGER_PROPERTY_DB_FIELD="cpuset"' in new
-    assert new.splitlines()[-1] == 'PINGCHECKER_GENERIC_COMMAND="/bin/true"'
+    assert 'PINGCHECKER_GENERIC_COMMAND="/bin/true"' in new.splitlines()
+    assert new.splitlines()[-1] == 'SCHEDULER_NODE_MANAGER_WAKE_UP_CMD="/etc/oar/vm5k-lab-wake-up"'
+    assert 'SERVER_EPILOGUE_EXEC_FILE="/etc/oar/vm5k-lab-server-epilogue"' in new.splitlines()
     assert 'LOG_LEVEL="2"' in new
     assert oar.edit_conf(new) == new
     assert oar.edit_conf(new.rstrip("\n")) == new.rstrip("\n")  # no change: text kept as is
@@ -126,7 +128,7 @@ def test_plan_from_nothing_inserts_everything_and_then_nothing():
     assert len(plan["insert"]) == 6 + 2 + 1
     assert not plan["update"] and not plan["delete"]
     again = oar.plan_resources(_as_db(desired), desired)
-    assert again == {"insert": [], "update": [], "delete": [], "kill": [], "revive": []}
+    assert again == {"insert": [], "update": [], "delete": [], "kill": [], "revive": [], "standby": []}
 
 
 def test_plan_follows_changed_hosts():

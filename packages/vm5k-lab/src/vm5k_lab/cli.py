@@ -12,7 +12,7 @@ import click
 from vm5k_doc.errors import InputError, Vm5kError
 from vm5k_doc.status import ExitStatus
 
-from . import __version__, images, lab
+from . import __version__, images, lab, plan
 from .state import lab_lock
 
 LOCK_WAIT = "waiting for the lab lock (/run/vm5k-lab.lock, held by another lab session)..."
@@ -42,6 +42,8 @@ class _Group(click.Group):
 @click.group(cls=_Group, epilog="""\b
 Examples:
   vm5k-lab up --hosts 3          # site network, 3 hosts (sshd + libvirtd), OAR
+  vm5k-lab up --twin             # 6 hosts as a Grid'5000 site: production, exotic,
+                                 # non-virtualizable clusters, a node in standby
   vm5k-lab status | jq .hosts
   vm5k-lab ssh host1 virsh list
   vm5k-lab ssh vm-1 hostname     # a VM by name, through the lab DNS
@@ -61,14 +63,20 @@ def main(ctx, verbose, quiet):
 
 
 @main.command()
-@click.option("--hosts", "n_hosts", type=int, default=lab.DEFAULT_HOSTS, show_default=True, help="Number of hosts.")
+@click.option("--hosts", "n_hosts", type=int, default=None,
+              help=f"Number of hosts [default: {lab.DEFAULT_HOSTS}, with --twin {plan.TWIN_HOSTS}].")
 @click.option("--cores", type=int, default=lab.DEFAULT_CORES, show_default=True, help="Cores per host (OAR, reference).")
 @click.option("--mem", "mem_mb", type=int, default=lab.DEFAULT_MEM_MB, show_default=True, help="MiB per host.")
 @click.option("--no-oar", is_flag=True, help="Do not start OAR.")
-def up(n_hosts, cores, mem_mb, no_oar):
+@click.option("--twin", is_flag=True,
+              help="A Grid'5000 site twin: the last 3 hosts are clusters prod (queue production), "
+                   "exo (exotic) and novirt (no virtualization); the default cluster's last host is in standby.")
+def up(n_hosts, cores, mem_mb, no_oar, twin):
     """Bring the lab up (idempotent; repairs a half-up lab); print its status."""
+    if n_hosts is None:
+        n_hosts = plan.TWIN_HOSTS if twin else lab.DEFAULT_HOSTS
     with lab_lock(timeout=1800, wait_message=LOCK_WAIT):
-        _emit(lab.up(n_hosts, cores, mem_mb, with_oar=not no_oar))
+        _emit(lab.up(n_hosts, cores, mem_mb, with_oar=not no_oar, twin=twin))
 
 
 @main.command()

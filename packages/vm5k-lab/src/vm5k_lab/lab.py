@@ -77,17 +77,27 @@ def ssh_argv(target: str, *cmd: str, resolve=None) -> list[str]:
 
 
 def host_records(cfg: dict) -> list[dict]:
-    return [{"id": plan.host_fqdn(i), "address": plan.host_address(i),
-             "cores": cfg["cores"], "mem_mb": cfg["mem_mb"]} for i in range(1, cfg["hosts"] + 1)]
+    """The hosts as OAR resources (vm5k_lab.oar.up): cluster, queue, exotic, virtual and
+    standby from the layout (plan.layout; `cfg["twin"]`: the site twin)."""
+    return [{"id": plan.host_fqdn(h["n"]), "address": plan.host_address(h["n"]),
+             "cores": cfg["cores"], "mem_mb": cfg["mem_mb"],
+             **{k: h[k] for k in ("cluster", "queue", "exotic", "virtual", "standby")}}
+            for h in plan.layout(cfg["hosts"], bool(cfg.get("twin")))]
 
 
 # ---------------------------------------------------------------- up
 
 def up(n_hosts: int = DEFAULT_HOSTS, cores: int = DEFAULT_CORES, mem_mb: int = DEFAULT_MEM_MB,
-       with_oar: bool = True) -> dict:
+       with_oar: bool = True, twin: bool = False) -> dict:
+    """twin: the site twin (plan.layout): clusters prod (queue production), exo (exotic),
+    novirt (no virtualization) after the default cluster lab, whose last host is in standby."""
     _check_root()
     if not 1 <= n_hosts <= plan.MAX_HOSTS:
         raise InputError(f"--hosts must be 1..{plan.MAX_HOSTS}")
+    try:
+        plan.layout(n_hosts, twin)
+    except ValueError as e:
+        raise InputError(f"--twin: {e}") from None
     if cores < 1 or mem_mb < 128:
         raise InputError("--cores must be >= 1 and --mem >= 128")
     t0 = time.monotonic()
@@ -124,13 +134,13 @@ def up(n_hosts: int = DEFAULT_HOSTS, cores: int = DEFAULT_CORES, mem_mb: int = D
     if not have_cache:
         libvirtd.save_capabilities_cache(1)
     v = check.wait()
-    cfg = {"hosts": n_hosts, "cores": cores, "mem_mb": mem_mb, "virt": v}
+    cfg = {"hosts": n_hosts, "cores": cores, "mem_mb": mem_mb, "virt": v, "twin": twin}
     old = lab_config() or {}
+    old.setdefault("twin", False)
     if {k: old.get(k) for k in cfg} != cfg:
         write_json(config_path(), cfg | {"up_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-    if not (reference_dir() / "lab.json").exists() or old.get("hosts") != n_hosts or \
-            old.get("cores") != cores or old.get("mem_mb") != mem_mb or old.get("virt") != v:
-        reference.write(n_hosts, cores, mem_mb, v)
+    if not (reference_dir() / "lab.json").exists() or {k: old.get(k) for k in cfg} != cfg:
+        reference.write(n_hosts, cores, mem_mb, v, twin)
     if with_oar:
         oar.up(host_records(cfg), plan.subnets(), list(plan.VLAN_IDS))
     log.info("lab up: %d hosts, virt %s, in %.1f s", n_hosts, v, time.monotonic() - t0)
@@ -250,6 +260,9 @@ def status() -> dict:
     cfg = lab_config()
     up_ = bool(cfg) and network.site_up() and network.dnsmasq_pid() is not None
     hs = [host_status(n, cfg) for n in range(1, cfg["hosts"] + 1)] if cfg else []
+    if cfg:
+        for h, spec in zip(hs, plan.layout(cfg["hosts"], bool(cfg.get("twin"))), strict=True):
+            h["cluster"] = spec["cluster"]
     try:
         oar_status = oar.status()
     except Exception as e:  # noqa: BLE001
@@ -280,6 +293,7 @@ def status() -> dict:
             "subnets": plan.subnets(),
             "vlans": plan.vlans(),
         },
+        "twin": bool((cfg or {}).get("twin")),
         "reference": str(reference_dir() / "lab.json"),
         "reference_kavlan": str(reference_dir() / "kavlan-and-subnets.json"),
         "state_dir": str(state_dir()),

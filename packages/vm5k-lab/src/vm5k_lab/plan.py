@@ -47,6 +47,36 @@ VLAN_IDS = (4, 5, 6)          # Grid'5000 routed "kavlan" ids (4..9); type 'kavl
 
 HOST_RE = re.compile(r"^host([1-9][0-9]?)$")
 
+# The site twin (`vm5k-lab up --twin`): the kinds of clusters a Grid'5000 site has, one lab
+# host each after the default cluster, whose last host is in standby (OAR state Absent with
+# `available_upto` in the future, as Grid'5000's powered-off nodes; OAR wakes it for a job).
+#   cluster -> (OAR queue, exotic, hardware virtualization)
+TWIN_CLUSTERS = {
+    "prod": ("production", False, True),      # production queue only (like grele, abaca)
+    "exo": ("default", True, True),           # exotic=YES: only for jobs of type exotic
+    "novirt": ("default", False, False),      # no virtualization (supported_job_types.virtual false)
+}
+TWIN_HOSTS = 6                # 3 in cluster lab (host3 in standby), then prod, exo, novirt
+
+
+def layout(n_hosts: int, twin: bool = False) -> list[dict]:
+    """What each host is, in order: {"n", "cluster", "queue", "exotic", "virtual", "standby"}.
+    Default: every host in cluster `lab`, default queue, virtualizable, alive. Twin: hosts
+    beyond the default cluster's are one per TWIN_CLUSTERS entry; the default cluster's last
+    host is in standby (it needs at least 2 hosts, so n_hosts >= len(TWIN_CLUSTERS) + 2)."""
+    check_host_number(n_hosts)
+    default = {"cluster": CLUSTER, "queue": "default", "exotic": False, "virtual": True, "standby": False}
+    if not twin:
+        return [{"n": i, **default} for i in range(1, n_hosts + 1)]
+    n_default = n_hosts - len(TWIN_CLUSTERS)
+    if n_default < 2:
+        raise ValueError(f"a twin lab needs at least {len(TWIN_CLUSTERS) + 2} hosts, not {n_hosts}")
+    out = [{"n": i, **default, "standby": i == n_default} for i in range(1, n_default + 1)]
+    for i, (cluster, (queue, exotic, virtual)) in enumerate(TWIN_CLUSTERS.items(), n_default + 1):
+        out.append({"n": i, "cluster": cluster, "queue": queue, "exotic": exotic,
+                    "virtual": virtual, "standby": False})
+    return out
+
 
 def host_name(n: int) -> str:
     check_host_number(n)

@@ -42,7 +42,7 @@ def lab(request):
         brought_up = False
         try:
             st = labmod.status()
-            if st["state"] != "up" or len(st["hosts"]) < n_hosts or \
+            if st["state"] != "up" or len(st["hosts"]) < n_hosts or st.get("twin") or \
                     any(h["state"] != "up" for h in st["hosts"]):
                 brought_up = st["state"] != "up"
                 try:

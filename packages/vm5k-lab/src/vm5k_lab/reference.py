@@ -45,8 +45,11 @@ def virtual_support(virt: str | None) -> str:
     return "tcg"
 
 
-def node_doc(n: int, cores: int, mem_mb: int, virt: str | None, cpu: dict | None = None) -> dict:
+def node_doc(n: int, cores: int, mem_mb: int, virt: str | None, cpu: dict | None = None,
+             spec: dict | None = None) -> dict:
+    """Host n's node document; spec: its entry of plan.layout (default: cluster lab)."""
     cpu = cpu or _cpu()
+    spec = spec or plan.layout(n)[-1]
     uid = plan.host_name(n)
     fqdn = plan.host_fqdn(n)
     addr = plan.host_address(n)
@@ -54,11 +57,11 @@ def node_doc(n: int, cores: int, mem_mb: int, virt: str | None, cpu: dict | None
     kav = {f"kavlan-{v}": plan.host_vlan_address(n, v) for v in plan.VLAN_IDS}
     return {
         "uid": uid,
-        "cluster": plan.CLUSTER,
+        "cluster": spec["cluster"],
         "site": plan.SITE,
         "network_address": fqdn,
-        "nodeset": plan.CLUSTER,
-        "exotic": False,
+        "nodeset": spec["cluster"],
+        "exotic": spec["exotic"],
         "architecture": {"nb_procs": 1, "nb_cores": cores, "nb_threads": cores, "platform_type": "x86_64"},
         "processor": {
             "vendor": cpu["vendor"], "model": cpu["vendor"] + " CPU", "version": "lab",
@@ -67,8 +70,8 @@ def node_doc(n: int, cores: int, mem_mb: int, virt: str | None, cpu: dict | None
         },
         "main_memory": {"ram_size": mem_mb * 1024 * 1024},
         "supported_job_types": {
-            "besteffort": True, "deploy": False, "max_walltime": 0, "queues": ["default"],
-            "virtual": virtual_support(virt),
+            "besteffort": True, "deploy": False, "max_walltime": 0, "queues": [spec["queue"]],
+            "virtual": virtual_support(virt) if spec["virtual"] else False,
         },
         "storage_devices": [{"id": "disk0", "device": "vda", "by_id": "", "storage": "HDD",
                              "size": 10 * 1024 ** 3, "interface": "virtio", "model": "lab"}],
@@ -90,9 +93,35 @@ def node_doc(n: int, cores: int, mem_mb: int, virt: str | None, cpu: dict | None
     }
 
 
-def site_doc(n_hosts: int, cores: int, mem_mb: int, virt: str | None, now: str | None = None) -> dict:
+def cluster_doc(uid: str, specs: list[dict], cores: int, mem_mb: int, virt: str | None, now: str) -> dict:
+    first = specs[0] if specs else plan.layout(1)[0]
+    what = "QEMU TCG" if virt != "kvm" else "KVM"
+    if not first["virtual"]:
+        what = "no virtualization"
+    return {
+        "uid": uid, "model": "vm5k-lab netns host",
+        "nodes_count": len(specs),
+        "nodes_description": f"{cores} cores, {mem_mb} MiB RAM, network namespace + own libvirtd ({what})",
+        "queues": [first["queue"]], "kavlan": True, "exotic": first["exotic"],
+        "created_at": now, "manufactured_at": now[:10], "warranty_end": None,
+        "priority": 0, "boot_type": "bios", "nodes_in_data": len(specs),
+    }
+
+
+def site_doc(n_hosts: int, cores: int, mem_mb: int, virt: str | None, now: str | None = None,
+             twin: bool = False) -> dict:
+    """The site document; twin: the clusters of plan.layout(n_hosts, twin=True) (queues,
+    exotic, supported_job_types.virtual as on Grid'5000). Node states are OAR's (the
+    standby node is Absent there), as on Grid'5000 where the status API, not the
+    reference, has them."""
     now = now or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     cpu = _cpu()
+    specs_ = plan.layout(n_hosts, twin) if n_hosts else []
+    clusters: dict[str, list[dict]] = {}
+    for h in specs_:
+        clusters.setdefault(h["cluster"], []).append(h)
+    if not clusters:
+        clusters[plan.CLUSTER] = []
     kavlans = {str(v): {"gateway": plan.vlan_gateway(v), "network": str(plan.vlan_network(v))}
                for v in plan.VLAN_IDS}
     kavlans["default"] = {"gateway": plan.GATEWAY, "network": str(plan.INFRA_NET)}
@@ -113,16 +142,8 @@ def site_doc(n_hosts: int, cores: int, mem_mb: int, virt: str | None, now: str |
             "kavlans": kavlans,
         },
         "kavlan_network_equipment": [{"uid": "gw", "vlans": vlans}],
-        "clusters": [{
-            "uid": plan.CLUSTER, "model": "vm5k-lab netns host",
-            "nodes_count": n_hosts,
-            "nodes_description": f"{cores} cores, {mem_mb} MiB RAM, network namespace + own libvirtd "
-                                 f"({'KVM' if virt == 'kvm' else 'QEMU TCG'})",
-            "queues": ["default"], "kavlan": True, "exotic": False,
-            "created_at": now, "manufactured_at": now[:10], "warranty_end": None,
-            "priority": 0, "boot_type": "bios", "nodes_in_data": n_hosts,
-        }],
-        "nodes": [node_doc(i, cores, mem_mb, virt, cpu) for i in range(1, n_hosts + 1)],
+        "clusters": [cluster_doc(uid, specs, cores, mem_mb, virt, now) for uid, specs in clusters.items()],
+        "nodes": [node_doc(h["n"], cores, mem_mb, virt, cpu, h) for h in specs_],
     }
 
 
@@ -167,9 +188,9 @@ def _strip_site(site: dict) -> dict:
     return {k: site[k] for k in keep}
 
 
-def write(n_hosts: int, cores: int, mem_mb: int, virt: str | None) -> Path:
+def write(n_hosts: int, cores: int, mem_mb: int, virt: str | None, twin: bool = False) -> Path:
     d = reference_dir()
-    site = site_doc(n_hosts, cores, mem_mb, virt)
+    site = site_doc(n_hosts, cores, mem_mb, virt, twin=twin)
     write_json(d / "lab.json", site)
     write_json(d / "kavlan-and-subnets.json", kavlan_doc())
     return d / "lab.json"

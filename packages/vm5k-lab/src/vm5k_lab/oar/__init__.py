@@ -15,12 +15,25 @@ One module per part:
 - config:    the submitter, ``hostname``, oar.conf and OAR's ssh config;
 - database:  PostgreSQL (by pid), psql, the OAR database;
 - resources: Grid'5000 properties, resources per core, subnet block and vlan, their SQL;
-- admission: the admission rules (Grid'5000 job types, ``slash_NN`` as subnets);
+- admission: the admission rules (Grid'5000 job types, ``slash_NN`` as subnets, production
+  and exotic nodes only for the jobs that ask) and the queue ``production``;
 - daemons:   oar-node's sshd, Almighty, the notifier, the jobs' oarexecs (by pid);
+- epilogue:  the server epilogue: the end of a job gives its lab hosts back as Grid'5000
+  does (no VM left, default network), run by OAR as ``python -m vm5k_lab.oar.epilogue``;
 - server:    ``up``, ``down``, ``status``.
 """
 
-from .admission import RULE_SUBNET, RULE_SUBNET_HEAD, RULE_TYPES, RULE_TYPES_HEAD, admission_sql
+from .admission import (
+    QUEUE_PRODUCTION,
+    RULE_QUEUES,
+    RULE_QUEUES_HEAD,
+    RULE_SUBNET,
+    RULE_SUBNET_HEAD,
+    RULE_TYPES,
+    RULE_TYPES_HEAD,
+    admission_sql,
+    queue_sql,
+)
 from .commands import TZ, USER, OarError, command
 from .config import (
     CONF_COMMENT,
@@ -68,11 +81,11 @@ from .server import down, status, up
 __all__ = [
     "ALMIGHTY_PIDS", "BASE_COLUMNS", "CONF_COMMENT", "CONF_SET", "CPU_MODEL", "DB_NAME",
     "DB_PASSWD", "DB_PASSWD_RO", "DEFAULT_CLUSTER", "MANAGED_MARK", "MANAGED_TYPES",
-    "NODE_PIDFILE", "NODE_PORT", "NOTIFIER_PIDFILE", "NOTIFY_PERIOD", "OAREXEC_DIR",
+    "NODE_PIDFILE", "NODE_PORT", "QUEUE_PRODUCTION", "RULE_QUEUES", "RULE_QUEUES_HEAD", "NOTIFIER_PIDFILE", "NOTIFY_PERIOD", "OAREXEC_DIR",
     "OAR_CONF", "OAR_SSHD_CONF", "OAR_SSH_CONFIG", "PROPERTIES", "RULE_SUBNET",
     "RULE_SUBNET_HEAD", "RULE_TYPES", "RULE_TYPES_HEAD", "RUN_DIR", "SERVER_PIDFILE",
     "SERVER_PORT", "SLASH_MIN", "TZ", "USER", "VLAN_TYPES", "OarError", "admission_sql",
     "command", "desired_rows", "down", "edit_conf", "host_rows", "plan_resources",
     "properties_sql", "psql", "resources_sql", "row_key", "sql_literal", "ssh_config_text",
-    "status", "subnet_rows", "up", "vlan_rows", "vlan_type",
+    "queue_sql", "status", "subnet_rows", "up", "vlan_rows", "vlan_type",
 ]

@@ -6,7 +6,12 @@ and OAR's ssh client configuration (each step idempotent).
   the nodes (``JOB_RESOURCE_MANAGER_PROPERTY_DB_FIELD`` commented out);
 - ``/var/lib/oar/.ssh/config``: every node name goes to the local oar-node sshd
   (127.0.0.1:6667), so jobs run on this machine, not in the netns hosts;
-- ``hostname`` resolvable: oarsub gives it to the scheduler for the reservation call-back.
+- ``hostname`` resolvable: oarsub gives it to the scheduler for the reservation call-back;
+- the server epilogue (``SERVER_EPILOGUE_EXEC_FILE``): the end of a job does to the lab
+  hosts what it does on Grid'5000 (see epilogue), through OAR's own ``oardodo``;
+- the wake-up command (``SCHEDULER_NODE_MANAGER_WAKE_UP_CMD``): OAR wakes a node in standby
+  (Absent with ``available_upto`` in the future) for a job; a lab node's daemons already
+  run, so waking it is setting it Alive, as a Grid'5000 node reports itself after booting.
 """
 
 from __future__ import annotations
@@ -14,9 +19,12 @@ from __future__ import annotations
 import os
 import pwd
 import re
+import shlex
 import socket
+import sys
 from pathlib import Path
 
+from ..state import state_dir
 from .commands import USER, OarError, run
 from .database import DB_PASSWD, DB_PASSWD_RO
 
@@ -25,12 +33,18 @@ OAR_CONF = Path("/etc/oar/oar.conf")
 OAR_SSHD_CONF = Path("/etc/oar/sshd_config")
 OAR_SSH_CONFIG = Path("/var/lib/oar/.ssh/config")
 MANAGED_MARK = "# vm5k-lab"
+EPILOGUE_SCRIPT = Path("/etc/oar/vm5k-lab-server-epilogue")
+WAKE_UP_SCRIPT = Path("/etc/oar/vm5k-lab-wake-up")
+OARDODO = "/usr/lib/oar/oardodo/oardodo"          # OAR's own way to run as root
+OARNODESETTING = "/usr/sbin/oarnodesetting"
 
 # oar.conf: values set, keys commented out
 CONF_SET = {
     "DB_BASE_PASSWD": DB_PASSWD,
     "DB_BASE_PASSWD_RO": DB_PASSWD_RO,
     "PINGCHECKER_GENERIC_COMMAND": "/bin/true",
+    "SERVER_EPILOGUE_EXEC_FILE": str(EPILOGUE_SCRIPT),
+    "SCHEDULER_NODE_MANAGER_WAKE_UP_CMD": str(WAKE_UP_SCRIPT),
 }
 CONF_COMMENT = ("PINGCHECKER_SENTINELLE_SCRIPT_COMMAND", "JOB_RESOURCE_MANAGER_PROPERTY_DB_FIELD")
 
@@ -74,6 +88,33 @@ def ssh_config_text() -> str:
             "LogLevel ERROR\n"
             "PasswordAuthentication no\n"
             "AddressFamily inet\n")
+
+
+def epilogue_text(python: str, state: str) -> str:
+    """The server epilogue (run by OAR as oar with the job id): vm5k_lab.oar.epilogue as root."""
+    return ("#!/bin/sh\n"
+            f"{MANAGED_MARK}: OAR's server epilogue: the job's lab hosts as Grid'5000 gives nodes back\n"
+            "case \"$1\" in ''|*[!0-9]*) echo \"usage: $0 JOB_ID\" >&2; exit 2;; esac\n"
+            f"exec {OARDODO} /usr/bin/env VM5K_LAB_STATE={shlex.quote(state)} "
+            f"{shlex.quote(python)} -m vm5k_lab.oar.epilogue \"$1\"\n")
+
+
+def wake_up_text() -> str:
+    """The wake-up command (run by OAR's scheduler as oar, one node name a line on stdin)."""
+    return ("#!/bin/sh\n"
+            f"{MANAGED_MARK}: OAR wakes nodes in standby: a lab node's daemons run, it comes back Alive\n"
+            "while read -r node; do\n"
+            "    case \"$node\" in ''|*[!A-Za-z0-9.-]*) continue;; esac\n"
+            f"    {OARNODESETTING} -s Alive -h \"$node\" >/dev/null 2>&1\n"
+            "done\n"
+            "exit 0\n")
+
+
+def ensure_scripts() -> bool:
+    """The epilogue and wake-up scripts oar.conf names (root's, world-readable). True if changed."""
+    a = write_if_changed(EPILOGUE_SCRIPT, epilogue_text(sys.executable, str(state_dir())), mode=0o755)
+    b = write_if_changed(WAKE_UP_SCRIPT, wake_up_text(), mode=0o755)
+    return a or b
 
 
 def ensure_user() -> None:

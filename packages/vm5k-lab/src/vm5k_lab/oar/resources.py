@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from .admission import RULE_SUBNET, RULE_TYPES, admission_sql
+from .admission import QUEUE_PRODUCTION, RULE_QUEUES, RULE_SUBNET, RULE_TYPES, admission_sql
 from .commands import run
 from .database import psql, query_json
 
@@ -34,11 +34,16 @@ PROPERTIES: dict[str, str] = {
     "memnode": "int", "memcpu": "int", "memcore": "int", "virtual": "varchar", "ip": "varchar",
     "cputype": "varchar", "cpuarch": "varchar", "disktype": "varchar", "eth_count": "int",
     "maintenance": "varchar", "wattmeter": "varchar", "vlan": "varchar",
-    "subnet_address": "varchar", "subnet_prefix": "int",
+    "subnet_address": "varchar", "subnet_prefix": "int", "production": "varchar", "exotic": "varchar",
     **{f"slash_{k}": "varchar" for k in range(SLASH_MIN, 23)},
 }
 # columns of OAR's own schema we set on our rows
-BASE_COLUMNS = ("type", "network_address", "cpuset", "deploy", "besteffort")
+BASE_COLUMNS = ("type", "network_address", "cpuset", "deploy", "besteffort", "available_upto")
+# base columns a row may leave to OAR's default (no change asked when the row has none)
+OPTIONAL_COLUMNS = ("besteffort", "cpuset", "available_upto")
+ALWAYS_UP = 2147483647             # OAR's available_upto default: no energy saving
+STANDBY_UPTO = 2147483646          # "wake-up and halt enabled forever": a node in standby
+STATE_NUM = {"Alive": 1, "Absent": 2, "Suspected": 3, "Dead": 4}
 VLAN_TYPES = ("kavlan-local", "kavlan", "kavlan-global")
 MANAGED_TYPES = ("default", "subnet") + VLAN_TYPES
 
@@ -51,7 +56,10 @@ def vlan_type(vlan: int) -> str:
 
 def host_rows(hosts: list[dict]) -> list[dict]:
     """One resource per core, numbered like Grid'5000 (cpu and core unique site-wide,
-    cpuset the core's index on its host). Hosts may give "cpus" (default 1) and "cluster"."""
+    cpuset the core's index on its host). Hosts may give "cpus" (default 1), "cluster",
+    "queue" ("production": property production=YES, as Grid'5000's production clusters),
+    "exotic" (exotic=YES), "virtual" (False: virtual=NO) and "standby" (state Absent with
+    available_upto in the future: a Grid'5000 node powered off until OAR wakes it)."""
     rows = []
     cpu = core = 0
     seen = set()
@@ -68,6 +76,9 @@ def host_rows(hosts: list[dict]) -> list[dict]:
         mem = int(h.get("mem_mb", 1024))
         per_cpu = cores // cpus
         cluster = str(h.get("cluster") or DEFAULT_CLUSTER)
+        extra = {"production": "YES" if h.get("queue") == "production" else "NO",
+                 "exotic": "YES" if h.get("exotic") else "NO",
+                 "available_upto": STANDBY_UPTO if h.get("standby") else ALWAYS_UP}
         for c in range(cpus):
             cpu += 1
             for k in range(per_cpu):
@@ -76,9 +87,11 @@ def host_rows(hosts: list[dict]) -> list[dict]:
                     "type": "default", "network_address": fqdn, "host": fqdn,
                     "cluster": cluster, "cpu": cpu, "core": core, "cpuset": str(c * per_cpu + k),
                     "cpucore": per_cpu, "memnode": mem // cpus, "memcpu": mem // cpus,
-                    "memcore": mem // cores, "virtual": "ivt", "ip": ip, "cputype": CPU_MODEL,
+                    "memcore": mem // cores, "virtual": "ivt" if h.get("virtual", True) else "NO",
+                    "ip": ip, "cputype": CPU_MODEL,
                     "cpuarch": "x86_64", "disktype": "SATA", "eth_count": 1,
                     "maintenance": "NO", "wattmeter": "NO", "deploy": "YES", "besteffort": "YES",
+                    **extra,
                 })
     return rows
 
@@ -145,10 +158,16 @@ def properties_sql() -> str:
         f"{'VARCHAR(255)' if t == 'varchar' else 'INT'};\n" for p, t in PROPERTIES.items())
 
 
+def desired_state(row: dict) -> str:
+    """A row's OAR state after `up`: Absent for a node in standby, else Alive."""
+    return "Absent" if row.get("available_upto") == STANDBY_UPTO else "Alive"
+
+
 def plan_resources(existing: list[dict], desired: list[dict], busy: set[int] = frozenset()) -> dict:
     """What to do to bring the managed resources (types in MANAGED_TYPES) in line:
     {"insert": [rows], "update": [(id, {col: value})], "delete": [ids], "kill": [ids],
-     "revive": [ids]} ; `busy` resources (in an unfinished job) are set Dead, not deleted."""
+     "revive": [ids], "standby": [ids]} ; `busy` resources (in an unfinished job) are set
+    Dead, not deleted, and a busy node woken from standby stays Alive."""
     by_key = {}
     extra = []
     for r in existing:
@@ -159,7 +178,7 @@ def plan_resources(existing: list[dict], desired: list[dict], busy: set[int] = f
             extra.append(r)       # a duplicate: drop it
         else:
             by_key[k] = r
-    plan = {"insert": [], "update": [], "delete": [], "kill": [], "revive": []}
+    plan = {"insert": [], "update": [], "delete": [], "kill": [], "revive": [], "standby": []}
     wanted = set()
     for row in desired:
         k = row_key(row)
@@ -171,12 +190,14 @@ def plan_resources(existing: list[dict], desired: list[dict], busy: set[int] = f
         cols = set(PROPERTIES) | set(BASE_COLUMNS)
         changes = {c: row.get(c) for c in sorted(cols)
                    if c in cur and not _same(cur.get(c), row.get(c))
-                   and not (c == "besteffort" and row.get(c) is None)
-                   and not (c == "cpuset" and row.get(c) is None)}
+                   and not (c in OPTIONAL_COLUMNS and row.get(c) is None)}
         if changes:
             plan["update"].append((cur["resource_id"], changes))
-        if cur.get("state") != "Alive":
-            plan["revive"].append(cur["resource_id"])
+        state, rid = desired_state(row), cur["resource_id"]
+        if state == "Alive" and cur.get("state") != "Alive":
+            plan["revive"].append(rid)
+        elif state == "Absent" and cur.get("state") != "Absent" and rid not in busy:
+            plan["standby"].append(rid)
     for k, r in by_key.items():
         if k not in wanted:
             extra.append(r)
@@ -216,7 +237,8 @@ def resources_sql(plan: dict) -> str:
         for cols, rows in groups.items():
             all_cols = ("state", "state_num") + cols
             values = ",\n  ".join(
-                "(" + ", ".join(["'Alive'", "1"] + [sql_literal(r[c]) for c in cols]) + ")"
+                "(" + ", ".join([sql_literal(desired_state(r)), str(STATE_NUM[desired_state(r)])]
+                                + [sql_literal(r[c]) for c in cols]) + ")"
                 for r in rows)
             logged = [c for c in cols if c not in ("type", "network_address")]
             log_values = ", ".join(
@@ -235,9 +257,10 @@ def sync(hosts, subnets, vlans, server_running: bool) -> dict:
     desired = desired_rows(hosts, subnets, vlans)
     have = {r["column_name"] for r in query_json(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'resources'")}
-    rules = query_json("SELECT rule FROM admission_rules")
-    rules_ok = (any(r["rule"] == RULE_TYPES for r in rules)
-                and any(r["rule"] == RULE_SUBNET for r in rules))
+    rules = {r["rule"] for r in query_json("SELECT rule FROM admission_rules")}
+    queues = {r["queue_name"] for r in query_json("SELECT queue_name FROM queues")}
+    rules_ok = ({RULE_TYPES, RULE_SUBNET, RULE_QUEUES} <= rules
+                and QUEUE_PRODUCTION[0] in queues)
     sql = ""
     if not set(PROPERTIES) <= have:
         sql += properties_sql()
@@ -253,18 +276,19 @@ def sync(hosts, subnets, vlans, server_running: bool) -> dict:
         "WHERE j.state NOT IN ('Terminated', 'Error')")}
     plan = plan_resources(existing, desired, busy)
     sql = resources_sql(plan)
-    states = plan["revive"] + plan["kill"]
+    changes = ((plan["revive"], "Alive"), (plan["kill"], "Dead"), (plan["standby"], "Absent"))
+    states = plan["revive"] + plan["kill"] + plan["standby"]
     if states and not server_running:
         # Almighty is not running: states can be set in the database directly
-        for ids, st, num in ((plan["revive"], "Alive", 1), (plan["kill"], "Dead", 4)):
+        for ids, st in changes:
             if ids:
-                sql += (f"UPDATE resources SET state = '{st}', state_num = {num}, "
+                sql += (f"UPDATE resources SET state = '{st}', state_num = {STATE_NUM[st]}, "
                         f"next_state = 'UnChanged' WHERE resource_id IN "
                         f"({','.join(str(int(i)) for i in ids)});\n")
     if sql:
         psql(sql)
     if states and server_running:
-        for ids, st in ((plan["revive"], "Alive"), (plan["kill"], "Dead")):
+        for ids, st in changes:
             if ids:
                 run(["oarnodesetting", "--sql",
                      f"resource_id IN ({','.join(str(int(i)) for i in ids)})", "-s", st])

@@ -6,7 +6,8 @@
 2. PostgreSQL (``pg_ctlcluster``; a stale ``postmaster.pid`` is removed first);
 3. ``/etc/oar/oar.conf`` (see config);
 4. the database (``oar-database --create --db-is-local`` when missing);
-5. ``/var/lib/oar/.ssh/config``: every node name goes to the local oar-node sshd;
+5. ``/var/lib/oar/.ssh/config``: every node name goes to the local oar-node sshd; the
+   server epilogue and the wake-up command (see config, epilogue);
 6. in one SQL transaction: properties, admission rules and resources (see resources);
 7. oar-node's sshd, oar-server (Almighty) and the notifier (see daemons).
 
@@ -39,6 +40,7 @@ def up(hosts: list[dict], subnets: list[str], vlans: list[int]) -> dict:
         config.ensure_user()
         config.ensure_hostname()
         database.pg_start()
+        config.ensure_scripts()
         conf_changed = config.ensure_conf()
         created = database.ensure_db()
         config.ensure_ssh_config()
