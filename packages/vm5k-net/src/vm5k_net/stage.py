@@ -27,14 +27,16 @@ def run(ctx, kavlan=False, reference=None, lists_dir=None, ssh_key=None, ssh_use
         raise InputError("vms: no VM to address (run vm5k-topo first)")
     platform = platforms.of(doc)
     ssh, lan = None, None
+    bar = ctx.progress("VMs", total=len(doc["vms"])).update(step="plan")
     if platform.subnet_service and subnet and not (kavlan or dhcp):
         # our service node serves the subnets: where it is, the VMs' network is its network
         ssh = platform.ssh(ssh_key, ssh_user)
         host = plan_mod.fastest_host(doc)
         first = plan_mod.network(subnet[0], "--subnet")
         if not ctx.dry_run:
+            bar.update(step="service node", note=host["id"])
             lan = service.lan(ssh, host.get("address") or host["id"])
-        ctx.log.info("service node %s: %s", host["id"], f"network {lan['address']}" if lan else f"planned in {first}")
+        ctx.log.debug("service node %s: %s", host["id"], f"network {lan['address']}" if lan else f"planned in {first}")
     plan = plan_mod.build(doc, kavlan=kavlan, reference_path=reference, dry_run=ctx.dry_run,
                           domain=domain, subnets=list(subnet) or None, dhcp=dhcp, service_lan=lan)
     assignments = plan_mod.assign(doc, plan, force=ctx.force)
@@ -46,6 +48,7 @@ def run(ctx, kavlan=False, reference=None, lists_dir=None, ssh_key=None, ssh_use
     network.update(plan.record)
     doc["network"] = network
     emit = ctx.events.emit
+    bar.update(addressed=len(assignments))
     for vm, ip, mac in assignments:
         if vm.get("ip") != ip:
             emit("vm", id=vm["id"], state="addressed", ip=ip, mac=mac)
@@ -60,6 +63,7 @@ def run(ctx, kavlan=False, reference=None, lists_dir=None, ssh_key=None, ssh_use
 
     if ctx.dry_run or plan.planned:
         return None
+    bar.update(step="DHCP/DNS")
     if plan.service:   # our service node: KaVLAN, or subnets with nothing else to serve them
         network.update(service.start(network, assignments, plan.service["ssh_address"],
                                      ssh or platform.ssh(ssh_key, ssh_user), extra_names=plan.service["names"]))

@@ -151,7 +151,7 @@ class Lab(Platform):
             except PlatformError as exc:
                 log.warning("%s: still in vlan %s: %s", host["id"], host["vlan"], exc)
                 continue
-            log.info("%s: back from vlan %s to the default network", host["id"], host["vlan"])
+            log.debug("%s: back from vlan %s to the default network", host["id"], host["vlan"])
             host.setdefault("default_address", address)
             record_vlan(host, None, address)
             moved.append(host["id"])
@@ -171,7 +171,7 @@ class Lab(Platform):
             os.kill(pid, signal.SIGHUP)
         except OSError as exc:
             raise PlatformError(f"cannot push bindings to the lab dnsmasq: {exc}") from None
-        log.info("lab site DHCP: bindings pushed, dnsmasq %d reloaded", pid)
+        log.debug("lab site DHCP: bindings pushed, dnsmasq %d reloaded", pid)
         if probe:
             _wait_for_name(dhcp["server"], *probe)
         return {"dhcp": dhcp["server"], "dns": [dhcp["server"]]}
