@@ -86,7 +86,7 @@ def test_placeholder_ips_are_no_address_yet():
 def test_host_cpu_in_vm5k_2014_units_is_cores_times_100():
     doc = json.loads((FIXTURES / "challenge-final_topo.json").read_text())
     adonis = doc["hosts"][0]
-    assert (adonis["cores"], adonis["mem_mb"], adonis["x-cpu"]) == (8, 25330, "800")
+    assert (adonis["cores"], adonis["mem_mb"], adonis["x-cpu"]) == (8, 24157, "800")  # MiB of 25330 MB
     adonis["cores"] = 4  # resized: the raw spelling no longer says the same, cores are written
     assert b'cpu="4"' in xmlio.write_state({"hosts": [adonis]})
 
@@ -117,3 +117,12 @@ def test_the_example_with_repeated_ids_is_refused_naming_the_line():
     done = vm5k_doc("convert", "-i", FIXTURES / "infile-2014-02.xml")
     assert done.returncode == 2
     assert done.stderr == b"vm5k-doc: error: XML line 12: duplicate host id 'granduc-2'\n"
+
+
+@pytest.mark.parametrize("mem, mem_mb, raw", [("68719", 65536, None), ("68720", 65536, "68720"), ("8393", 8004, None)])
+def test_host_mem_is_vm5k_megabytes(mem, mem_mb, raw):
+    """vm5k wrote ram_size / 10**6; the document counts MiB; the file's value comes back."""
+    xml = f'<vm5k><site id="lyon"><cluster id="nova"><host id="nova-1" mem="{mem}"/></cluster></site></vm5k>'
+    host = xmlio.read_topology(xml)["hosts"][0]
+    assert (host["mem_mb"], host.get("x-mem")) == (mem_mb, raw)
+    assert elements(xmlio.write_state({"hosts": [host]}))[("host", "nova-1")]["mem"] == mem

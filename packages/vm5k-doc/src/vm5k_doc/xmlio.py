@@ -4,10 +4,11 @@ and the state file out (the `final_topo.xml` shape: host FQDNs, VM ip/mac/state)
 Parsing is hostile-input safe: no DTD, no entities, no network; errors name the line.
 
 vm5k's files in the wild are looser than its README: its engines added attributes (`load`,
-...), ips may be the placeholder `X.X.X.X`, and vm5k 2014-2015 wrote a host's `cpu` as
-cores x 100. An attribute this module does not know, NAME, becomes the key `x-NAME` of its
-host or VM record (one warning per file) and `write_state` writes it back as NAME; the raw
-spelling of a known attribute (`x-ip`, `x-cpu`) is written back while it still says the same.
+...), ips may be the placeholder `X.X.X.X`, vm5k 2014-2015 wrote a host's `cpu` as cores
+x 100, and a host's `mem` is in MB of 10^6 bytes (ram_size / 10**6; mem_mb is MiB). An
+attribute this module does not know, NAME, becomes the key `x-NAME` of its host or VM record
+(one warning per file) and `write_state` writes it back as NAME; the raw spelling of a known
+attribute (`x-ip`, `x-cpu`, `x-mem`) is written back while the record still says the same.
 """
 import json
 import logging
@@ -153,6 +154,29 @@ def _host_cpu(host, record):
         record["cores"] = cpu
 
 
+def mib_of_mb(mb):
+    return round(int(mb) * 10**6 / 2**20)
+
+
+def mb_of_mib(mib):
+    return round(int(mib) * 2**20 / 10**6)
+
+
+def _host_mem(host, record):
+    """vm5k's host `mem`: MB of 10^6 bytes (ram_size / 10**6) as mem_mb (MiB); the raw value is
+    kept as `x-mem` when writing mem_mb back in MB would not give it again."""
+    value = host.get("mem")
+    try:
+        mb = int(value)
+    except ValueError:
+        raise InputError(f"{_where(host)}: <host> mem={value!r} is not an integer") from None
+    if mb < 1:
+        raise InputError(f"{_where(host)}: <host> mem={mb} is not a positive integer")
+    record["mem_mb"] = max(mib_of_mb(mb), 1)
+    if str(mb_of_mib(record["mem_mb"])) != value:
+        record[own_key("mem")] = value
+
+
 def _warn_unknown(unknown, dropped):
     if unknown:
         names = ", ".join(f"{name} on <{tag}>" for tag, name in sorted(unknown))
@@ -221,10 +245,7 @@ def read_topology(data):
                 if host.get("cpu"):
                     _host_cpu(host, record)
                 if host.get("mem"):
-                    try:
-                        record["mem_mb"] = int(host.get("mem"))
-                    except ValueError:
-                        raise InputError(f"{_where(host)}: <host> mem={host.get('mem')!r} is not an integer") from None
+                    _host_mem(host, record)
                 record.update(_kept(host, HOST_ATTRIBUTES, OWN_PREFIX, unknown))
                 record.update(site_kept)
                 record.update(cluster_kept)
@@ -266,7 +287,8 @@ def _host_attributes(host):
         raw = str(host.get(own_key("cpu"), ""))
         attrs["cpu"] = raw if raw.isdigit() and int(raw) == cores * CPU_PERCENT else str(cores)
     if host.get("mem_mb") is not None:
-        attrs["mem"] = str(host["mem_mb"])
+        raw = str(host.get(own_key("mem"), ""))
+        attrs["mem"] = raw if raw.isdigit() and mib_of_mb(raw) == host["mem_mb"] else str(mb_of_mib(host["mem_mb"]))
     _add_own(attrs, host, HOST_ATTRIBUTES)
     return attrs
 

@@ -5,10 +5,13 @@ cores x cpu_ratio: the same rule vm5k-doc's placement applies later, so a sized
 reservation always places. VMs are counted by shape (mem, n_cpu), so sizing 100 000
 identical VMs costs as much as sizing one.
 """
+import os
 from collections import Counter
 
 from vm5k_doc.errors import InputError, NoResources
 from vm5k_doc.placement import usable_mem_mb, vcpu_capacity
+from vm5k_doc.reference import load as load_reference
+from vm5k_doc.reference import snapshot_path
 
 
 def shapes(vms):
@@ -138,32 +141,68 @@ def _nodes_biggest_first(clusters, blacklist, shape, cpu_ratio, vcore):
 
 
 def explicit(hosts, vms, reference, lines, cpu_ratio=3.0, vcore="core"):
-    """An XML topology with its own hosts: check clusters and that each host's VMs fit."""
+    """An XML topology with its own hosts: check clusters and that each host's VMs fit.
+
+    A cluster the reference does not know (retired since the file was written) is sized
+    from the cpu and mem its <host> elements carry; without them it is an InputError
+    naming --reference (and a shipped snapshot that knows the cluster)."""
     wanted = {}
     by_host = {}
     for vm in vms:
         if vm.get("host"):
             by_host.setdefault(vm["host"], []).append(vm)
+    from_file = set()
     for host in hosts:
         cluster = reference.clusters.get(host["cluster"])
         line = lines.get(f"cluster:{host['cluster']}", "?")
         if cluster is None:
-            raise InputError(f"XML line {line}: unknown cluster {host['cluster']!r}")
-        if cluster.site != host["site"]:
-            raise InputError(f"XML line {line}: cluster {cluster.uid!r} is in site {cluster.site!r}, not {host['site']!r}")
-        record = cluster.node_record(host["id"])
-        host.setdefault("cores", record["cores"])
-        host.setdefault("threads", record["threads"])
-        host.setdefault("mem_mb", record["mem_mb"])
+            record = host_record(host, reference, line)
+            from_file.add(host["cluster"])
+        else:
+            if cluster.site != host["site"]:
+                raise InputError(f"XML line {line}: cluster {cluster.uid!r} is in site {cluster.site!r}, not {host['site']!r}")
+            record = cluster.node_record(host["id"])
+            host.setdefault("cores", record["cores"])
+            host.setdefault("threads", record["threads"])
+            host.setdefault("mem_mb", record["mem_mb"])
         hosted = by_host.get(host["id"], [])
         if fill_node(record, shapes(hosted), cpu_ratio, vcore) < len(hosted):
             raise InputError(f"XML line {lines.get('host:' + host['id'], '?')}: the {len(hosted)} VMs of host "
-                              f"{host['id']!r} do not fit on a {cluster.uid} node "
+                              f"{host['id']!r} do not fit on a {host['cluster']} node "
                               f"({record['mem_mb']} MB, {record['cores']} cores)")
-        wanted[cluster.uid] = wanted.get(cluster.uid, 0) + 1
+        wanted[host["cluster"]] = wanted.get(host["cluster"], 0) + 1
     for cluster_uid, count in wanted.items():
+        if cluster_uid in from_file:
+            continue
         available = len(reference.clusters[cluster_uid].nodes)
         if count > available:
             raise NoResources(f"XML line {lines.get('cluster:' + cluster_uid, '?')}: {count} hosts of "
                               f"{cluster_uid} asked, the reference data has {available}")
-    return wanted
+    return wanted, sorted(from_file)
+
+
+def host_record(host, reference, line):
+    """A host of a cluster the reference does not know, sized from the file's cpu and mem."""
+    if host.get("cores") and host.get("mem_mb"):
+        return {"id": host["id"], "cores": host["cores"], "threads": host.get("threads") or host["cores"],
+                "mem_mb": host["mem_mb"]}
+    cluster = host["cluster"]
+    knowing = [path for path in snapshot_directories() if path != reference.source and cluster in _clusters_of(path)]
+    hint = f" ({knowing[0]} has it)" if knowing else ", or cpu and mem on its <host> elements"
+    raise InputError(f"XML line {line}: unknown cluster {cluster!r} (not in the reference data {reference.source}): "
+                     f"give --reference with data that has it{hint}")
+
+
+def snapshot_directories():
+    """The shipped snapshot and its dated directories (2018-03: the sites at vm5k's time)."""
+    root = snapshot_path()
+    dated = sorted((os.path.join(root, name) for name in os.listdir(root)
+                    if os.path.isdir(os.path.join(root, name))), reverse=True)
+    return [root, *dated]
+
+
+def _clusters_of(path):
+    try:
+        return load_reference(path).clusters
+    except InputError:
+        return {}

@@ -94,8 +94,11 @@ def run(ctx, n_vm=None, resources=None, blacklist=None, vm_template=None, distri
     meta["reference"] = path
     ref = reference_mod.load(path)
     if explicit:
-        wanted = sizing.explicit(doc.get("hosts", []), vms, ref, ctx.input_lines,
-                                 request["cpu_ratio"], request["vcore"])
+        wanted, from_file = sizing.explicit(doc.get("hosts", []), vms, ref, ctx.input_lines,
+                                            request["cpu_ratio"], request["vcore"])
+        if from_file:
+            ctx.log.warning("%s not in the reference data: sized from the file's host cpu and mem "
+                            "(reserving needs --reference with data that has them)", ", ".join(from_file))
         request["max_vms"] = {}
     else:
         elements = elements_mod.classify(request["resources"], ref)
