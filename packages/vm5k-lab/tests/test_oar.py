@@ -146,7 +146,14 @@ def reservation(oar_lab):
             "sleep 300"]
     t0 = time.monotonic()
     p = oarcmd(argv, record="oarsub-reservation", timeout=90)
-    return {"start": start, "proc": p, "validation_seconds": time.monotonic() - t0}
+    resa = {"start": start, "proc": p, "validation_seconds": time.monotonic() - t0}
+    yield resa
+    # not left to its walltime: its end (OAR's server epilogue) would clean a lab host
+    # under a later test's VMs
+    m = re.search(r"^OAR_JOB_ID=(\d+)\s*$", p.stdout, re.M)
+    if m:
+        oarcmd(["oardel", m.group(1)])
+        wait_state(int(m.group(1)), ("Error", "Terminated"), 20)
 
 
 def test_up_gives_a_running_server_with_every_resource(oar_lab):

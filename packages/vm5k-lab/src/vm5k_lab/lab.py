@@ -208,7 +208,10 @@ def set_vlan(name: str, vlan: int | None) -> dict:
     n = _configured_host(name)
     if vlan is not None and vlan not in plan.VLAN_IDS:
         raise InputError(f"no such vlan {vlan} (lab vlans: {', '.join(map(str, plan.VLAN_IDS))})")
-    return network.set_host_vlan(n, vlan)
+    out = network.set_host_vlan(n, vlan)
+    # unchanged (e.g. the end of its job put it back already): its address all the same
+    out.setdefault("address", plan.host_address(n) if vlan is None else plan.host_vlan_address(n, vlan))
+    return out
 
 
 def _configured_host(name: str) -> int:
