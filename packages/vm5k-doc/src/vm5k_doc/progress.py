@@ -117,7 +117,8 @@ class Progress:
         return self._live is not None
 
     def update(self, step=None, note=None, total=None, **counts):
-        """Set the step, the note, the total or counts (ready=3, ko=1...); others are kept."""
+        """Set the step, the note, the total or counts (ready=3, ko=1...); others are kept.
+        Counts at 0 are not shown (all at 0: the first), in the order first given."""
         with self._lock:
             if step is not None:
                 self.step = step
@@ -131,7 +132,8 @@ class Progress:
     def text(self):
         """vm5k-hosts: prepare... 7 done, 1 KO of 10 hosts [12s elapsed]"""
         with self._lock:
-            counts = ", ".join(f"{n} {'KO' if k == 'ko' else k}" for k, n in self.counts.items())
+            shown = [(k, n) for k, n in self.counts.items() if n] or list(self.counts.items())[:1]
+            counts = ", ".join(f"{n} {'KO' if k == 'ko' else k}" for k, n in shown)
             step, note, total = self.step, self.note, self.total
         head = f"{self.prog}: {step or self.what}..."
         if counts and total is not None:
@@ -148,14 +150,6 @@ class Progress:
     def _renderable(self):
         from rich.text import Text
         return Text(self.text(), no_wrap=True, overflow="ellipsis", end="")
-
-    def print(self, line):
-        """A plain line above the live one (or on stderr when nothing is live)."""
-        if self._live is not None:
-            from rich.text import Text
-            self._live.console.print(Text(line), soft_wrap=True)
-        else:
-            print(line, file=sys.stderr, flush=True)
 
     def done(self):
         """Erase the live line (idempotent). The summary is the stage's to print, after."""
@@ -177,16 +171,32 @@ class Progress:
         self.done()
 
 
+def _above(line):
+    """Print `line` above the live line; False when none is drawn."""
+    active = _active
+    live = active._live if active is not None else None
+    if live is None:
+        return False
+    from rich.text import Text
+    live.console.print(Text(line), soft_wrap=True)
+    return True
+
+
+def say(line):
+    """One plain line on stderr, above the live line when one is drawn (commands that do
+    not log through `logging`: vm5k-sweep)."""
+    if not _above(line):
+        print(line, file=sys.stderr, flush=True)
+
+
 class Handler(logging.StreamHandler):
     """The stages' log handler: while a live line is drawn, a log line goes above it."""
 
     def emit(self, record):
-        active = _active
-        live = active._live if active is not None else None
-        if live is None:
+        if _active is None:
             return super().emit(record)
         try:
-            from rich.text import Text
-            live.console.print(Text(self.format(record)), soft_wrap=True)
+            if not _above(self.format(record)):
+                super().emit(record)
         except Exception:
             self.handleError(record)

@@ -3,6 +3,7 @@ import json
 import sys
 
 import click
+from vm5k_doc import progress
 from vm5k_doc.cli import run_command
 from vm5k_doc.errors import InputError
 from vm5k_doc.status import ExitStatus
@@ -32,8 +33,9 @@ def _set(verbose, quiet):
 
 
 def log(msg, verbose=False):
+    """Summary lines by default, per-combination lines with -v; above the live line if any."""
     if not _opts["quiet"] and (_opts["verbose"] or not verbose):
-        click.echo(f"{PROG}: {msg}", err=True)
+        progress.say(f"{PROG}: {msg}")
 
 
 def _keep(sweep, filters):
@@ -124,7 +126,10 @@ def run(dir, cmd, specs, grid_file, filters, jobs, retry_failed, timeout, dry_ru
             click.echo(json.dumps(item))
         return ExitStatus.OK
     log(f"{len(sweep.combos)} combinations in {sweep.dir}", verbose=True)
-    status = runner.run(sweep, jobs, retry_failed, timeout, log)
+    c = sweep.counts()
+    with progress.Progress(PROG, "combinations", len(sweep.combos), live=progress.enabled(quiet)) as bar:
+        bar.update(step="running", done=c["done"], failed=c["failed"], running=0)
+        status = runner.run(sweep, jobs, retry_failed, timeout, log, progress=bar)
     c = sweep.counts()
     log(", ".join(f"{n} {s}" for s, n in c.items() if n) + f" ({len(sweep.combos)} combinations)")
     return status

@@ -117,9 +117,10 @@ def _capture_document(rd):
 
 
 class Runner:
-    def __init__(self, sweep, jobs=1, retry_failed=False, timeout=None, log=None):
+    def __init__(self, sweep, jobs=1, retry_failed=False, timeout=None, log=None, progress=None):
         self.sweep, self.jobs, self.retry_failed, self.timeout = sweep, max(1, jobs), retry_failed, timeout
-        self.log = log or (lambda msg: None)
+        self.log = log or (lambda msg, verbose=False: None)
+        self.progress = progress   # a vm5k_doc.progress.Progress: done/failed/running of N
         self.stop = threading.Event()
         self.procs = {}  # key -> Popen, to stop them on interrupt
         self.lock = threading.Lock()
@@ -195,6 +196,7 @@ class Runner:
         start, t0 = now(), time.monotonic()
         sw.update(key, start=start, argv=argv)
         self.log(f"start {key}", verbose=True)
+        self._count(running=1)
         fields = {}
         with open(rd / "stdout", "wb") as out, open(rd / "stderr", "wb") as err:
             try:
@@ -216,6 +218,7 @@ class Runner:
                 with self.lock:
                     self.procs.pop(key, None)
         dur = round(time.monotonic() - t0, 3)
+        self._count(running=-1)
         if self.stop.is_set() and rc != 0:
             # stopped by us: back to todo, the next run does it again
             sw.update(key, state="todo", end=now(), duration=dur, note="interrupted", pgid=None, pgid_start=None)
@@ -228,7 +231,13 @@ class Runner:
                   document=_capture_document(rd), **fields)
         with self.lock:
             self.ran += 1
-        self.log(f"{state} {key} (exit {rc}, {dur:.1f}s)")
+        self._count(**{state: 1})
+        self.log(f"{state} {key} (exit {rc}, {dur:.1f}s)", verbose=state == "done")
+
+    def _count(self, **delta):
+        if self.progress is not None:
+            with self.lock:
+                self.progress.update(**{k: self.progress.counts.get(k, 0) + n for k, n in delta.items()})
 
 
 def _stop(p):
@@ -255,8 +264,8 @@ def _main_thread():
     return threading.current_thread() is threading.main_thread()
 
 
-def run(sweep, jobs=1, retry_failed=False, timeout=None, log=None):
-    return Runner(sweep, jobs, retry_failed, timeout, log).run()
+def run(sweep, jobs=1, retry_failed=False, timeout=None, log=None, progress=None):
+    return Runner(sweep, jobs, retry_failed, timeout, log, progress).run()
 
 
 def plan(sweep):
