@@ -63,3 +63,19 @@ def test_cleanup_runs_on_a_failed_document(monkeypatch):
         run_stage("oar", work, cleanup=True)
     doc = json.loads(out.getvalue())
     assert info.value.code == 0 and doc["reservation"]["released"] is True
+
+
+def test_a_dead_ssh_does_not_kill_the_stage(monkeypatch):
+    """The script of a host whose ssh already exited (connection refused) hits a closed
+    pipe: the stage goes on and the document is written (CI once lost it to SIGPIPE)."""
+    import subprocess
+
+    def work(ctx):
+        proc = subprocess.Popen(["true"], stdin=subprocess.PIPE)
+        proc.wait()
+        with pytest.raises(BrokenPipeError):
+            proc.stdin.write(b"x" * 200_000)
+            proc.stdin.flush()
+        ctx.doc["vms"][0]["state"] = "KO"
+    status, doc = run(monkeypatch, {**FAILED, "events": []}, work)
+    assert status == 0 and doc["vms"][0]["state"] == "KO"

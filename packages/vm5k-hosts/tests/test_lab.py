@@ -30,6 +30,7 @@ def stage(doc, env=None, *args):
                           text=True, timeout=600, env=env)
     seconds = time.monotonic() - start
     sys.stderr.write(proc.stderr)
+    assert proc.stdout, f"no document written (exit {proc.returncode}): {proc.stderr[-2000:]}"
     return proc.returncode, json.loads(proc.stdout), proc.stderr, seconds
 
 

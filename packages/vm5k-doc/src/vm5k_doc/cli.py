@@ -4,7 +4,6 @@ itself runs through vm5k_doc.stage (a library call); this module is its command 
 """
 import logging
 import os
-import signal
 import sys
 import traceback
 
@@ -53,8 +52,11 @@ def run_command(prog, command, argv=None, verbose=False, bare_help=True):
     """Run a click command the way every vm5k command ends: a usage error or a Vm5kError
     is one line `PROG: error: ...` and its exit status, Ctrl-C is 130, a bug is one line
     (the traceback with -v). bare_help: no arguments at all print the help (not for
-    stages, which read stdin then)."""
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    stages, which read stdin then).
+
+    SIGPIPE stays ignored (Python's default): with SIG_DFL, the ssh of a host that refuses
+    the connection killed the whole stage when its script was written to that ssh's stdin,
+    and no document was written. A reader that goes away (`| head`) is a BrokenPipeError."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if bare_help and not argv:
         argv = ["--help"]
@@ -72,6 +74,9 @@ def run_command(prog, command, argv=None, verbose=False, bare_help=True):
         status = exc.status
     except KeyboardInterrupt:
         status = ExitStatus.INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`| head`): not an error of ours
+        reader_gone()
+        status = ExitStatus.OK
     except Exception as exc:  # a bug: one line, the traceback with -v
         if verbose:
             traceback.print_exc()
@@ -90,6 +95,12 @@ class Command(click.Command):
         run_command(prog_name or os.path.basename(sys.argv[0]), self, args, bare_help=False)
 
 
+def reader_gone():
+    """stdout's reader went away: send what is left to /dev/null, so that the flush at exit
+    does not print a BrokenPipeError."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def fail(prog, message, status):
     click.echo(f"{prog}: error: {message}", err=True)
     sys.exit(int(status))
@@ -104,7 +115,6 @@ def run_stage(stage, work, *, input_path=None, output_path=None, as_xml=False, q
     document holds, so it runs on a failed document too.
     """
     prog = f"vm5k-{stage}"
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     setup_logging(prog, options.get("verbose", 0), quiet)
     try:
         if input_path is None and new_document is not None:
@@ -121,7 +131,7 @@ def run_stage(stage, work, *, input_path=None, output_path=None, as_xml=False, q
     try:
         io.write(result.doc, output_path, as_xml)
     except BrokenPipeError:
-        pass
+        reader_gone()
     except (OSError, TypeError, ValueError) as exc:
         status = ExitStatus.ERROR if result.status == ExitStatus.OK else result.status
         fail(prog, f"cannot write the document: {exc}", status)
