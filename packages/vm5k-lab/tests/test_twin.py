@@ -24,6 +24,7 @@ import time
 import pytest
 from vm5k_lab import guests, libvirtd, oar, plan
 from vm5k_lab import lab as labmod
+from vm5k_lab.oar import epilogue
 from vm5k_lab.state import lab_config
 
 pytestmark = pytest.mark.lab
@@ -80,6 +81,8 @@ def sh(script, cwd, timeout=300):
 
 def test_end_of_job_destroys_its_hosts_vms_and_leaves_the_kavlan(lab):
     assert len(lab["hosts"]) >= 2
+    # a lab left up by an older vm5k-lab: OAR's configuration in line (a no-op otherwise)
+    oar.up(labmod.host_records(lab_config()), plan.subnets(), list(plan.VLAN_IDS))
     info = lab["images"]["mini"]
     key = labmod.public_key()
     jid, p = submit("-l", "{network_address='host1.lab'}/nodes=1,walltime=0:5:0", "sleep 300")
@@ -101,7 +104,7 @@ def test_end_of_job_destroys_its_hosts_vms_and_leaves_the_kavlan(lab):
         assert "t-epi-other" in libvirtd.domains(2, all_=False)      # not the job's host
         st = labmod.host_status(1, lab_config())
         assert "vlan" not in st and st["address"] == plan.host_address(1)
-        log = oar.epilogue.LOG.read_text()
+        log = epilogue.LOG.read_text()
         assert f"job {jid} (vm5k)" in log and "t-epi-mine" in log
         print(f"oardel to job ended, epilogue included: {ended:.1f} s")
     finally:
