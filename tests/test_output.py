@@ -27,13 +27,13 @@ ENV = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), 
        "TERM": "xterm", "COLUMNS": "160"}
 
 
-def in_pty(argv, timeout=60, cwd=None):
+def in_pty(argv, timeout=60, cwd=None, env=None):
     """Run argv with stdin, stdout and stderr a pseudo-terminal; (exit status, what it drew)."""
     pid, fd = pty.fork()
     if pid == 0:
         if cwd:
             os.chdir(cwd)
-        os.execve(argv[0], argv, ENV)
+        os.execve(argv[0], argv, env or ENV)
     got, deadline = bytearray(), time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -250,6 +250,8 @@ def dry_run(ctx, reference, counts, walltime, name, deploy, queue):
     if planned:
         hosts_module.map_explicit(doc, planned, records)
     hosts_module.place_vms(doc)
+    log.info("dry run: would reserve %s: %d host(s), %d VM(s) placed", "; ".join(s.resource_line() for s in job_specs),
+             len(records), len(doc.get("vms") or []))
     return None
 
 
