@@ -44,6 +44,8 @@ def run(ctx, n_vm=None, resources=None, blacklist=None, vm_template=None, distri
     platform = platforms.of(doc)
     request = doc.setdefault("request", {})
     explicit = ctx.input_kind == "xml" or request.get("distribution") == "explicit"
+    if ctx.input_kind == "xml":
+        replan(doc, ctx.log)
 
     if n_vm is not None:
         checks.check_number(n_vm, "-n", 1, MAX_VMS, integer=True)
@@ -115,6 +117,21 @@ def run(ctx, n_vm=None, resources=None, blacklist=None, vm_template=None, distri
     ctx.log.info("%d VMs need %s", len(vms), ", ".join(
         f"{n} {k}" + (f" ({', '.join(pins[k])})" if k in pins else "") for k, n in wanted.items()) or "no host")
     return None
+
+
+def replan(doc, log):
+    """A state XML of an earlier run given as a topology is a request again, as vm5k read it:
+    its hosts are planned, its VMs placed on them (their states and errors were that run's)."""
+    hosts = [host for host in doc.get("hosts", []) if host.get("state") != "planned"]
+    vms = [vm for vm in doc.get("vms", []) if vm.get("state") not in ("planned", "placed")]
+    for host in hosts:
+        host["state"] = "planned"
+        host.pop("error", None)
+    for vm in vms:
+        vm["state"] = "placed" if vm.get("host") else "planned"
+        vm.pop("error", None)
+    if hosts or vms:
+        log.info("XML: %d hosts and %d VMs in states of an earlier run are planned again", len(hosts), len(vms))
 
 
 def _next_index(vms):
