@@ -80,6 +80,9 @@ def test_standby_nodes_are_available_until_their_available_upto(recorded):
             row.update(state="Absent", available_upto=end + 3600)
         if row.get("host") == "host2.lab":
             row.update(state="Suspected")
+    # OAR lists the standby period among dead_resources too (date_stop 0: still Absent)
+    host3 = [str(r["resource_id"]) for r in rows if r.get("host") == "host3.lab"]
+    data["dead_resources"] = {rid: [[start - 60, 0, "Absent"]] for rid in host3}
     planning = oar_text.parse_gantt(data, "lab", start, end)
     busy = {h.fqdn: h.busy for h in planning.hosts}
     assert busy["host3.lab"].free(start, end) and not busy["host3.lab"].free(end + 3600, end + 7200)

@@ -177,10 +177,15 @@ def parse_gantt(data, site, start, end, now=None):
         job_stop = max(job_stop, now)  # a job past its walltime still holds until it ends
         for rid in job.get("resource_id") or []:
             intervals.setdefault(str(rid), []).append((job_start, job_stop))
+    upto = {str(r.get("resource_id")): as_int(r.get("available_upto")) for r in rows}
     for rid, periods in (data.get("dead_resources") or {}).items():
         for period in periods:
-            dead_stop = as_int(period[1]) or FOREVER
-            intervals.setdefault(str(rid), []).append((as_int(period[0]), dead_stop))
+            dead_start, dead_stop = as_int(period[0]), as_int(period[1]) or FOREVER
+            if len(period) > 2 and period[2] == "Absent" and upto.get(str(rid), 0) > 0:
+                # standby (Absent, available_upto set): OAR wakes it for jobs until then
+                dead_start = max(dead_start, upto[str(rid)])
+            if dead_start < dead_stop:
+                intervals.setdefault(str(rid), []).append((dead_start, dead_stop))
 
     hosts, blocks = {}, {}
     for row in rows:
