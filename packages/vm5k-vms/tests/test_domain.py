@@ -14,7 +14,7 @@ def test_qemu_domain_has_small_tcg_cache_kernel_and_console_log(vm, host):
     assert dom.find("memory").get("unit") == "MiB" and dom.findtext("memory") == "128"
     assert dom.find("features/tcg/tb-cache").text == "64"
     assert dom.findtext("os/kernel") == "/img/vmlinuz"
-    assert dom.findtext("os/cmdline") == "console=ttyS0 quiet vmlab.hostname=vm-1"
+    assert dom.findtext("os/cmdline") == "console=ttyS0 quiet no_timer_check vmlab.hostname=vm-1"
     assert dom.findtext("os/initrd") == "/img/mini.gz"
     assert dom.find("devices/interface/mac").get("address") == "00:16:3e:4d:04:01"
     assert dom.find("devices/interface/source").get("bridge") == "br0"

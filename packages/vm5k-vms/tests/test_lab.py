@@ -101,12 +101,14 @@ def test_broken_disk_is_ko_with_console_tail_and_a_rerun_fixes_only_it(status, r
         mini = host["images"]["mini"]
         host["images"]["broken"] = dict(mini, cmdline="root=/dev/vda rw console=ttyS0 vmlab.hostname={hostname}")
     doc["vms"][2]["backing_file"] = "broken"
-    code, out, err = vms(doc, "--timeout", "40")
+    code, out, err = vms(doc, "--stall", "10")
     assert code == 3, err
     ok, bad = out["vms"][:2], out["vms"][2]
     assert [vm["state"] for vm in ok] == ["ready", "ready"]
     assert bad["state"] == "KO" and bad["error"]["step"] == "wait"
-    assert "restarted once" in bad["error"]["message"]
+    # stuck in the initramfs shell: no progress, restarted twice, then KO with the reason
+    assert "no progress for" in bad["error"]["message"] and "restarted 2 times" in bad["error"]["message"]
+    assert "KO: vmt-3" in err
     assert "/dev/vda" in bad["error"]["console_tail"], bad["error"]
     assert out["events"][-1]["status"] == 3
 

@@ -24,8 +24,8 @@ def test_hostile_host_image_paths_are_refused(vm, host):
 def test_lab_images_get_hostname_and_key_on_the_cmdline(vm, host):
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 me@there"
     assert plan_vm(vm, host, key).cmdline == \
-        "console=ttyS0 quiet vmlab.hostname=vm-1 vmlab.sshkey=ssh-ed25519,AAAAC3NzaC1lZDI1NTE5"
-    assert plan_vm(vm, host).cmdline == "console=ttyS0 quiet vmlab.hostname=vm-1"
+        "console=ttyS0 quiet no_timer_check vmlab.hostname=vm-1 vmlab.sshkey=ssh-ed25519,AAAAC3NzaC1lZDI1NTE5"
+    assert plan_vm(vm, host).cmdline == "console=ttyS0 quiet no_timer_check vmlab.hostname=vm-1"
 
 
 def test_image_without_placeholders_uses_its_declared_params(vm, host):
@@ -46,4 +46,4 @@ def test_debian_overlay_on_the_base(vm, host):
     vm["backing_file"] = "debian"
     plan = plan_vm(vm, host)
     assert plan.base == "/img/debian.qcow2" and plan.overlay == "/tmp/vm5k/vm-1.qcow2"
-    assert plan.cmdline.startswith("root=/dev/vda rw console=ttyS0 quiet vmlab.hostname=vm-1")
+    assert plan.cmdline.startswith("root=/dev/vda rw console=ttyS0 quiet no_timer_check vmlab.hostname=vm-1")

@@ -3,20 +3,21 @@
 Steps, each one ssh connection per host (scripts.py), all hosts in parallel:
 1. hosts with VMs already `ready`: list running domains, so that those still running are
    skipped (unless --force);
-2. per host: disks, domain XML, define, start (lines stream back: defined/started timed);
-3. readiness from the control node (readiness.py), restarts batched per host;
+2. per host: disks, domain XML, define (lines stream back: defined timed);
+3. the boot loop (booting.py): starts in batches as admission (boot.py) lets them in,
+   readiness from the control node, progress reports and restarts batched per host;
 4. per host: the console tails of the VMs that ended KO.
 """
 import base64
-import sys
 import time
 
-from vm5k_doc import platforms
+from vm5k_doc import platforms, progress
 from vm5k_doc.errors import InputError, PlatformError
 from vm5k_doc.remote import run_scripts
 from vm5k_doc.status import ExitStatus
 
-from . import scripts
+from . import boot, scripts
+from .booting import BootLoop
 from .plan import plan_vm, vm_dir_of
 from .readiness import Readiness
 
@@ -52,7 +53,7 @@ class Deployment:
         if console_tail:
             vm["error"]["console_tail"] = console_tail
         self.emit(vm, "KO", error=message)
-        self.ctx.log.warning("%s KO (%s): %s", vm["id"], step, message)
+        self.ctx.log.debug("%s KO (%s): %s", vm["id"], step, message)  # the summary names it
 
     def per_host(self, vms):
         groups = {}
@@ -68,18 +69,6 @@ class Deployment:
             for host, (_, text) in batch.items():
                 self.ctx.log.debug("%s script for %s:\n%s", what, host, text)
         return run_scripts(self.ssh, batch, on_line=on_line, timeout=timeout)
-
-
-def progress(deployment, vms):
-    """One status line on stderr when it is a terminal."""
-    if not sys.stderr.isatty():
-        return
-    counts = {}
-    for vm in vms:
-        counts[vm.get("state")] = counts.get(vm.get("state"), 0) + 1
-    line = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: str(kv[0])))
-    sys.stderr.write(f"\rvm5k-vms: {time.monotonic() - deployment.t0:5.1f} s  {line}\033[K")
-    sys.stderr.flush()
 
 
 def select(dep, force):
@@ -102,16 +91,20 @@ def select(dep, force):
         results = dep.run_per_host("running", lambda h, _: scripts.running_script(h), to_check)
         running = {(host, line.split()[1]) for host, r in results.items() for line in r.lines
                    if scripts.parse_line(line)}
+        skipped = 0
         for vm in to_check:
             if (vm["host"], vm["id"]) in running:
-                dep.ctx.log.info("%s: ready and running, skipped", vm["id"])
+                dep.ctx.log.debug("%s: ready and running, skipped", vm["id"])
+                skipped += 1
             else:
                 todo.append(vm)
+        if skipped:
+            dep.ctx.log.info("%d VMs ready and running: skipped (--force recreates them)", skipped)
     return todo
 
 
-def create_and_start(dep, vms, public_key, readiness):
-    """Step 2; each VM that starts is handed to `readiness` the moment it starts."""
+def create(dep, vms, public_key):
+    """Step 2: disks and domains, not started (the boot loop starts them)."""
     plans, by_id = {}, {vm["id"]: vm for vm in vms}
     for vm in vms:
         vm.pop("error", None)
@@ -129,38 +122,30 @@ def create_and_start(dep, vms, public_key, readiness):
             dep.ko(vm, step, rest or f"{step} failed")
         elif step == "define":
             dep.set_state(vm, "defined", "defined")
-        elif step == "start":
-            dep.set_state(vm, "started", "started")
-            readiness.add(vm, time.monotonic())
 
-    results = dep.run_per_host("create", lambda h, group: scripts.create_script(h, [plans[v["id"]] for v in group]),
-                               vms, on_line=on_line)
+    results = dep.run_per_host("create", lambda h, group: scripts.create_script(
+        h, [plans[v["id"]] for v in group], start=False), vms, on_line=on_line)
     for host, result in results.items():
         for vm in vms:
-            if vm["host"] == host and vm.get("state") not in ("started", "KO"):
+            if vm["host"] == host and vm.get("state") not in ("defined", "KO"):
                 dep.ko(vm, "create", result.error() or "the host's script stopped before this VM")
-    return plans
+    return [vm for vm in vms if vm.get("state") == "defined"]
 
 
-def restart_batch(dep):
-    def restart(vms):
-        results = dep.run_per_host("restart", lambda h, group: scripts.restart_script(h, [v["id"] for v in group]), vms)
-        errors = {}
-        for host, result in results.items():
-            answered = set()
-            for line in result.lines:
-                parsed = scripts.parse_line(line)
-                if parsed:
-                    answered.add(parsed[0])
-                    if not parsed[2]:
-                        errors[parsed[0]] = parsed[3]
-            for vm in vms:
-                if vm["host"] == host and vm["id"] not in answered:
-                    errors[vm["id"]] = result.error() or "no answer"
-        for vm in vms:
-            dep.ctx.log.info("%s: not ready in time, restarted", vm["id"])
-        return errors
-    return restart
+def admission_for(dep, vms, boot_slots=None):
+    """Per host, the guests it boots at once (--boot-slots, else from its cores and virt);
+    where the platform's hosts share their CPUs (the lab), one budget for all."""
+    hosts = {vm["host"] for vm in vms}
+    if boot_slots == 0:       # no admission: everything at once
+        return boot.Admission({h: len(vms) for h in hosts})
+    if boot_slots:
+        return boot.Admission({h: boot_slots for h in hosts})
+    slots = {h: boot.host_slots(dep.hosts[h]) for h in hosts}
+    shared = platforms.of(dep.doc).shared_cpus()
+    if shared:
+        per_core = boot.host_slots({"cores": 1, "virt": next(iter(dep.hosts[h].get("virt") for h in hosts), None)})
+        return boot.Admission(slots, shared=per_core * shared)
+    return boot.Admission(slots)
 
 
 def console_tails(dep, vms, max_bytes=3000):
@@ -178,7 +163,7 @@ def console_tails(dep, vms, max_bytes=3000):
     return tails
 
 
-def run(ctx, ssh, force=False, timeout=300.0, min_ready=None, leases=None):
+def run(ctx, ssh, force=False, timeout=600.0, min_ready=None, leases=None, stall=60.0, boot_slots=None):
     dep = Deployment(ctx, ssh)
     dep.timeout = timeout
     doc = dep.doc
@@ -192,38 +177,31 @@ def run(ctx, ssh, force=False, timeout=300.0, min_ready=None, leases=None):
     for vm in todo:
         plan_vm(vm, dep.hosts[vm["host"]], public_key)
     if ctx.dry_run:
+        ctx.log.info("dry run: would create and start %d VMs on %d hosts", len(todo), len({v["host"] for v in todo}))
         for vm in todo:
-            ctx.log.info("would create and start %s on %s", vm["id"], vm["host"])
+            ctx.log.debug("would create and start %s on %s", vm["id"], vm["host"])
         return None
-    ctx.log.info("creating and starting %d VMs on %d hosts", len(todo), len({v["host"] for v in todo}))
-
-    readiness = Readiness(ssh, dep.t0, dep.emit, timeout=timeout, leases_path=leases, restart=restart_batch(dep))
-    try:
-        if todo:
-            create_and_start(dep, todo, public_key, readiness)
-            failed = readiness_loop(dep, readiness, todo)
-            ko_waiting(dep, failed, leases)
-    finally:
-        if sys.stderr.isatty():
-            sys.stderr.write("\n")
+    if todo:
+        admission = admission_for(dep, todo, boot_slots)
+        ctx.log.info("creating %d VMs on %d hosts; booting at most %s at once", len(todo),
+                     len({v["host"] for v in todo}), describe(admission))
+        readiness = Readiness(ssh, dep.t0, dep.emit, leases_path=leases)
+        loop = BootLoop(dep, readiness, admission, boot.Stall(window=stall), timeout)
+        with ctx.progress("VMs", total=len(todo)) as bar:
+            loop.bar = bar
+            defined = create(dep, todo, public_key)
+            bar.update(defined=len(defined))
+            failed = loop.run(defined)
+        ko_waiting(dep, failed, leases)
+        dep.restarts = loop.counts["restarts"]
     return outcome(dep, min_ready)
 
 
-def readiness_loop(dep, readiness, todo):
-    # progress lines ride on the readiness clock: wrap emit once
-    emit = readiness.emit
-
-    def emit_and_show(vm, step):
-        if step == "ssh":
-            vm["state"] = "ready"
-            timings = vm["timings"]
-            booted_from = timings.get("restarted", timings.get("started", 0))
-            timings["ready"] = round(timings["ssh"] - booted_from, 2)  # boot time: (re)start to SSH
-        emit(vm, step)
-        progress(dep, todo)
-
-    readiness.emit = emit_and_show
-    return readiness.run()
+def describe(admission):
+    if admission.shared is not None:
+        return f"{admission.shared} over all hosts (they share their CPUs)"
+    values = sorted(set(admission.slots.values()))
+    return f"{values[0]} per host" if len(values) == 1 else f"{values[0]}-{values[-1]} per host"
 
 
 def ko_waiting(dep, failed, leases):
@@ -232,19 +210,22 @@ def ko_waiting(dep, failed, leases):
     tails = console_tails(dep, [w.vm for w in failed])
     for watch in failed:
         vm = watch.vm
-        if leases and "lease" not in watch.seen and not watch.last.startswith("restart failed"):
-            why = f"no DHCP lease for {vm.get('mac')} (planned {vm.get('ip')})"
-        else:
-            why = watch.last
-        restarted = " (restarted once)" if watch.restarted else ""
-        dep.ko(vm, "wait", f"not ready after {dep.timeout:.0f} s{restarted}: {why}", tails.get(vm["id"]) or None)
+        why = watch.last
+        if leases and "lease" not in watch.seen and not why.startswith("restart failed"):
+            why = f"{why}; no DHCP lease for {vm.get('mac')} (planned {vm.get('ip')})"
+        dep.ko(vm, "wait", why, tails.get(vm["id"]) or None)
 
 
 def outcome(dep, min_ready):
     vms = dep.doc.get("vms", [])
     ready = sum(1 for vm in vms if vm.get("state") == "ready")
     ko = [vm for vm in vms if vm.get("state") == "KO"]
-    dep.ctx.log.info("%d of %d VMs ready in %.1f s", ready, len(vms), time.monotonic() - dep.t0)
+    restarts = getattr(dep, "restarts", 0)
+    dep.ctx.log.info("%d of %d VMs ready, %d KO in %.1f s%s", ready, len(vms), len(ko),
+                     time.monotonic() - dep.t0, f"; {restarts} restarts" if restarts else "")
+    if ko:
+        dep.ctx.log.warning("KO: %s", progress.ko_summary(
+            (vm["id"], f"{vm['error']['step']}: {vm['error']['message']}") for vm in ko))
     if not ko or (min_ready is not None and ready >= min_ready):
         return None
     if ready == 0:

@@ -1,9 +1,9 @@
 """Per-VM readiness as a stream: lease seen, TCP 22 open, SSH answers with the VM's name.
 
 Each step is timed (seconds since the stage started, in `vm.timings`) and emitted as an
-event the moment it is seen. A VM not ready within its timeout is restarted once; after
-a second timeout it is KO with the last thing that was seen, so "stuck waiting" always
-comes with a reason.
+event the moment it is seen; `Watch.last` always says the last thing seen, so a VM that
+ends KO comes with a reason. Probes from the control node cost no process until TCP 22 is
+open (a non-blocking connect per tick), then one `ssh VM hostname` per second at most.
 """
 import errno
 import select
@@ -46,6 +46,8 @@ class Watch:
     sock_since: float = 0.0
     probe: subprocess.Popen | None = None
     next_probe: float = 0.0
+    progress: object = None      # boot.Progress: what the host reports of its boot
+    restarting: bool = False     # a restart is in flight: not probed meanwhile
 
     @property
     def id(self):
@@ -62,16 +64,14 @@ class Watch:
 
 
 class Readiness:
-    """Wait for started VMs. `restart(vms)` restarts a batch (one ssh per host) and returns
-    {vm id: error message} for those it could not restart."""
+    """Probes started VMs, one tick at a time (the boot loop, booting.py, drives it)."""
 
-    def __init__(self, ssh, t0, emit, timeout=300.0, leases_path=None, restart=None, clock=time.monotonic):
-        self.ssh, self.t0, self.emit, self.timeout = ssh, t0, emit, timeout
-        self.leases_path, self.restart, self.clock = leases_path, restart, clock
-        self.watches = []
+    def __init__(self, ssh, t0, emit, leases_path=None, clock=time.monotonic):
+        self.ssh, self.t0, self.emit = ssh, t0, emit
+        self.leases_path, self.clock = leases_path, clock
 
-    def add(self, vm, started_at):
-        self.watches.append(Watch(vm, started_at))
+    def leases(self):
+        return read_leases(self.leases_path) if self.leases_path else {}
 
     def mark(self, watch, step, message):
         now = self.clock()
@@ -79,42 +79,6 @@ class Readiness:
         watch.vm.setdefault("timings", {})[step] = round(now - self.t0, 2)
         watch.last = f"{message} at {now - self.t0:.1f} s"
         self.emit(watch.vm, step)
-
-    def run(self):
-        """Wait until every VM is ready or KO. Returns the KO watches."""
-        pending, failed = list(self.watches), []
-        try:
-            while pending:
-                leases = read_leases(self.leases_path) if self.leases_path else {}
-                stuck = []
-                for watch in list(pending):
-                    if self.step(watch, leases):
-                        pending.remove(watch)
-                    elif self.clock() - watch.started_at > self.timeout:
-                        stuck.append(watch)
-                for watch in stuck:
-                    watch.close()
-                    if watch.restarted or self.restart is None:
-                        pending.remove(watch)
-                        failed.append(watch)
-                stuck = [w for w in stuck if w in pending]
-                if stuck:
-                    errors = self.restart([w.vm for w in stuck])
-                    for watch in stuck:
-                        watch.restarted, watch.started_at, watch.seen = True, self.clock(), set()
-                        if watch.id in errors:
-                            watch.last = f"restart failed: {errors[watch.id]}"
-                            pending.remove(watch)
-                            failed.append(watch)
-                        else:
-                            watch.vm.setdefault("timings", {})["restarted"] = round(self.clock() - self.t0, 2)
-                            self.emit(watch.vm, "restarted")
-                if pending:
-                    time.sleep(TICK)
-        finally:
-            for watch in self.watches:
-                watch.close()
-        return failed
 
     def step(self, watch, leases):
         """Advance one VM; True when it is ready."""

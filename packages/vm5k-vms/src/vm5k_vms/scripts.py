@@ -78,10 +78,11 @@ def vm_dir_command(directory):
             f"|| {{ say - mkdir fail {d} is not a directory of ours; exit 1; }}")
 
 
-def create_script(host, vms: list[VmPlan]) -> str:
-    """(Re)create and start each VM: clean any old domain and files, disk, define, start.
+def create_script(host, vms: list[VmPlan], start=True) -> str:
+    """(Re)create each VM: clean any old domain and files, disk, define, and start unless
+    start=False (the boot loop starts them as the host can boot them, `start_script`).
     The VMs of a host go one after another; a failing VM does not stop the next."""
-    out = [header(f"create and start {len(vms)} VMs", host)]
+    out = [header(f"create {'and start ' if start else ''}{len(vms)} VMs", host)]
     dirs = sorted({vm.overlay.rsplit("/", 1)[0] for vm in vms})
     out += [vm_dir_command(d) for d in dirs]
     for vm in vms:
@@ -89,9 +90,51 @@ def create_script(host, vms: list[VmPlan]) -> str:
         out.append(f"\n# {vm.id}")
         out.append(f"undefine {vid}; rm -f {join(vm_files(vm.id, vm.overlay.rsplit('/', 1)[0]))}")
         out.extend(disk_commands(vm))
-        out.append(f"try {vid} define define {quote(vm.xml_path)} {b64(domain_xml(vm))} &&")
-        out.append(f"try {vid} start V start {vid}")
+        if start:
+            out.append(f"try {vid} define define {quote(vm.xml_path)} {b64(domain_xml(vm))} &&")
+            out.append(f"try {vid} start V start {vid}")
+        else:
+            out.append(f"try {vid} define define {quote(vm.xml_path)} {b64(domain_xml(vm))}")
     return "\n".join(out) + "\n"
+
+
+def start_script(host, vm_ids) -> str:
+    """Start these defined VMs, one line each as it starts."""
+    out = [header(f"start {len(vm_ids)} VMs", host)]
+    out += [f"try {quote(v)} start V start {quote(v)}" for v in vm_ids]
+    return "\n".join(out) + "\n"
+
+
+def monitor_script(host, logs: list[tuple[str, str]]) -> str:
+    """How the booting VMs of a host are doing, one line each:
+    `vm5k ID progress ok CONSOLE_BYTES CPU_NS [PANIC_LINE_BASE64]` (CPU_NS `-` when the
+    domain is not running). CPU times come from one `virsh domstats` for all domains."""
+    out = [header(f"progress of {len(logs)} VMs", host)]
+    out.append("cpu=$(V domstats --cpu-total --list-running 2>/dev/null | "
+               "awk -F\"[=']\" '/^Domain:/{d=$2} /cpu.time=/{print d, $2}')")
+    for vm_id, path in logs:
+        v, p = quote(vm_id), quote(path)
+        out.append(f"say {v} progress ok \"$(stat -c %s {p} 2>/dev/null || echo 0)\" "
+                   f"\"$(printf '%s\\n' \"$cpu\" | awk -v d={v} '$1==d{{print $2; f=1}} END{{if(!f) print \"-\"}}')\" "
+                   f"\"$(grep -a -m1 -o 'Kernel panic - not syncing.*' {p} 2>/dev/null | head -c 200 | base64 -w0)\"")
+    return "\n".join(out) + "\n"
+
+
+def parse_progress(rest):
+    """'CONSOLE CPU [PANIC_B64]' -> (console bytes, cpu ns or None, panic line or None)."""
+    words = rest.split()
+    try:
+        console = int(words[0]) if words else 0
+    except ValueError:
+        console = 0
+    cpu = int(words[1]) if len(words) > 1 and words[1].isdigit() else None
+    panic = None
+    if len(words) > 2 and words[2]:
+        try:
+            panic = base64.b64decode(words[2]).decode("utf-8", "replace").strip() or None
+        except ValueError:
+            panic = None
+    return console, cpu, panic
 
 
 def destroy_script(host, vms: list[tuple[str, str]]) -> str:

@@ -7,9 +7,10 @@ from vm5k_doc.ssh import Ssh, find_key
 from . import deploy, destroy, migrate
 
 
-def run(ctx, destroy_vms=False, migrations=(), ssh_key=None, ssh_user="root", timeout=300.0, min_ready=None,
-        leases=None):
-    checks.check_number(timeout, "--timeout", 1, 3600)  # click's range lets NaN through
+def run(ctx, destroy_vms=False, migrations=(), ssh_key=None, ssh_user="root", timeout=600.0, min_ready=None,
+        leases=None, stall=60.0, boot_slots=None):
+    checks.check_number(timeout, "--timeout", 1, 7200)  # click's range lets NaN through
+    checks.check_number(stall, "--stall", 5, 3600)
     checks.check_id(ssh_user, "--ssh-user")
     # --ssh-key (or VM5K_SSH_KEY), else the platform's own key (the lab's), else ~/.ssh/id_*
     ssh = Ssh(user=ssh_user, key=find_key(ssh_key, platforms.of(ctx.doc).ssh_key))
@@ -19,7 +20,8 @@ def run(ctx, destroy_vms=False, migrations=(), ssh_key=None, ssh_user="root", ti
         jobs.check_running(ctx.doc, platforms.of(ctx.doc))
     if migrations:
         return migrate.run(ctx, ssh, parse_migrations(migrations))
-    return deploy.run(ctx, ssh, force=ctx.force, timeout=timeout, min_ready=min_ready, leases=leases)
+    return deploy.run(ctx, ssh, force=ctx.force, timeout=timeout, min_ready=min_ready, leases=leases,
+                      stall=stall, boot_slots=boot_slots)
 
 
 def parse_migrations(values):

@@ -1,0 +1,126 @@
+"""Boot policy, without ssh or clocks of its own (unit-tested with a simulated clock):
+
+- **Admission**: a host boots at most `slots` guests at once; the next one starts when one
+  of them is ready (or KO), so the CPU stays busy and no guest starves. Where hosts share
+  their CPUs (the lab: every lab host is this machine), one budget covers all of them.
+  Booting 100 TCG guests at once on 2 cores gives each a fiftieth of a core: the kernel's
+  early timer check then fails ("IO-APIC + timer doesn't work!") and the guest panics.
+- **Stall detection on progress, not on a wall clock**: a booting guest is restarted when it
+  shows no progress (console output, CPU time, a DHCP lease, TCP 22) for `window` seconds,
+  or at once when its console shows a kernel panic, with that as the reason; a guest that
+  is slow but moving is left alone. After `max_restarts` restarts it is KO with the reason.
+"""
+from dataclasses import dataclass, field
+
+# a guest whose CPU time grows by less than this share of the wall time is idle (an idle
+# TCG guest still ticks, a booting one takes what it is given)
+MIN_CPU_SHARE = 0.02
+PANIC_MARK = "Kernel panic - not syncing"
+
+
+def host_slots(host, per_core=None):
+    """Guests a host boots at once: per core, 2 under TCG (a boot waits on DHCP and timers
+    part of the time), 4 under KVM (boots are short and mostly waiting)."""
+    cores = max(1, int(host.get("cores") or 1))
+    if per_core is None:
+        per_core = 4 if host.get("virt") == "kvm" else 2
+    return max(1, round(cores * per_core))
+
+
+class Admission:
+    """Which waiting guests may start now. `slots`: {host id: guests booting at once};
+    `shared`: one budget for all hosts when they share their CPUs (None: per host only)."""
+
+    def __init__(self, slots, shared=None):
+        self.slots, self.shared = dict(slots), shared
+        self.booting = {}            # vm id -> host id
+
+    def count(self, host=None):
+        return sum(1 for h in self.booting.values() if host is None or h == host)
+
+    def admit(self, waiting):
+        """Take guests from `waiting` (a list of (vm id, host id), in order) that fit now,
+        round-robin over hosts so that every host gets going; they count as booting."""
+        chosen, queues = [], {}
+        for vm_id, host in waiting:
+            queues.setdefault(host, []).append(vm_id)
+        while queues:
+            for host in list(queues):
+                if self.shared is not None and self.count() >= self.shared:
+                    return chosen
+                if self.count(host) >= self.slots.get(host, 1):
+                    del queues[host]
+                    continue
+                vm_id = queues[host].pop(0)
+                self.booting[vm_id] = host
+                chosen.append((vm_id, host))
+                if not queues[host]:
+                    del queues[host]
+        return chosen
+
+    def done(self, vm_id):
+        self.booting.pop(vm_id, None)
+
+
+@dataclass
+class Progress:
+    """What is known of one booting guest's progress."""
+    started_at: float            # its last (re)start
+    first_start: float = None
+    last_progress: float = None
+    console: int = 0
+    cpu_ns: int = None
+    seen_at: float = None        # when console/cpu were last read
+    restarts: int = 0
+    reasons: list = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.first_start is None:
+            self.first_start = self.started_at
+        if self.last_progress is None:
+            self.last_progress = self.started_at
+
+    def restarted(self, now, reason):
+        self.restarts += 1
+        self.reasons.append(reason)
+        self.started_at = self.last_progress = now
+        self.console, self.cpu_ns, self.seen_at = 0, None, None
+
+
+class Stall:
+    """Decides, from what a host reports of its guests, which to leave, restart or give up."""
+
+    def __init__(self, window=60.0, max_restarts=2):
+        self.window, self.max_restarts = window, max_restarts
+
+    def moved(self, progress, now):
+        """A readiness step (lease, TCP 22) was seen: progress."""
+        progress.last_progress = now
+
+    def observe(self, progress, now, console, cpu_ns, panic=None):
+        """Record one report of the host (console bytes, CPU ns, a panic line or None)."""
+        if panic:
+            return self.act(progress, f"kernel panic: {panic.strip()[:160]}")
+        grew = console > progress.console
+        if cpu_ns is not None and progress.cpu_ns is not None and progress.seen_at is not None:
+            wall_ns = (now - progress.seen_at) * 1e9
+            grew = grew or (cpu_ns - progress.cpu_ns) > MIN_CPU_SHARE * wall_ns
+        elif cpu_ns is not None and progress.cpu_ns is None and cpu_ns > 0:
+            grew = True          # first report: it has run since it started
+        if grew:
+            progress.last_progress = now
+        progress.console, progress.cpu_ns, progress.seen_at = console, cpu_ns, now
+        return self.check(progress, now)
+
+    def check(self, progress, now):
+        """None (leave it), ("restart", reason) or ("ko", reason)."""
+        idle = now - progress.last_progress
+        if idle < self.window:
+            return None
+        return self.act(progress, f"no progress for {idle:.0f} s (console {progress.console} bytes"
+                                  f"{'' if progress.cpu_ns is None else f', CPU {progress.cpu_ns / 1e9:.1f} s'})")
+
+    def act(self, progress, reason):
+        if progress.restarts >= self.max_restarts:
+            return ("ko", reason)
+        return ("restart", reason)

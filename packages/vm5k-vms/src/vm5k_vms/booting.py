@@ -1,0 +1,241 @@
+"""The boot loop: start defined VMs as their hosts can boot them, watch each one's progress,
+restart the stuck and the panicked, until every VM is ready or KO.
+
+One thread (this loop) owns every VM record; the per-host scripts run in a thread pool
+and report through a queue. Per host and step, one ssh connection at a time:
+
+    start     the VMs admission lets in (boot.Admission), as a batch
+    progress  every POLL seconds while the host has booting VMs: console bytes, CPU time
+              and a panic line of each (scripts.monitor_script), judged by boot.Stall
+    restart   the VMs Stall gives up on, as a batch
+
+Readiness (lease, TCP 22, SSH answers with its name) is probed from the control node
+(readiness.py), without a process until TCP 22 opens.
+"""
+import queue
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from . import boot, scripts
+from .plan import vm_dir_of
+from .readiness import TICK, Watch
+
+POLL = 5.0   # seconds between two progress reports of one host
+
+
+class BootLoop:
+    def __init__(self, dep, readiness, admission, stall, timeout, bar=None, clock=time.monotonic):
+        self.dep, self.readiness, self.admission, self.stall = dep, readiness, admission, stall
+        self.timeout, self.bar, self.clock = timeout, bar, clock
+        self.reports = queue.Queue()    # (kind, host, vm id, ok, rest, at) from the workers
+        self.starting = {}              # host -> vm ids of its start batch in flight
+        self.restarting = {}            # host -> vm ids of its restart batch in flight
+        self.to_restart = {}            # host -> vm ids decided, not sent yet
+        self.polling = set()            # hosts whose progress report is in flight
+        self.next_poll = {}
+        self.watches = {}               # vm id -> Watch, for started VMs not ready nor KO
+        self.failed = []
+        self.counts = {"started": 0, "ready": 0, "ko": 0, "restarts": 0}
+
+    def submit(self, pool, host, kind, script):
+        """Run one host's script in the pool; its lines, then its end, come as reports."""
+        def work():
+            result = None
+            try:
+                def on_line(_, line):
+                    parsed = scripts.parse_line(line)
+                    if parsed:
+                        self.reports.put((kind, host, parsed[0], parsed[2], parsed[3], self.clock()))
+                result = self.dep.run_per_host(kind, lambda h, group: script, [{"host": host}],
+                                               on_line=on_line, timeout=300)[host]
+            finally:
+                ok, error = (result.ok, result.error()) if result else (False, "the script did not run")
+                self.reports.put((kind + "-done", host, None, ok, error, self.clock()))
+        pool.submit(work)
+
+    def busy(self):
+        return bool(self.starting or self.restarting or self.to_restart or self.polling
+                    or not self.reports.empty())
+
+    def run(self, vms):
+        """Boot these defined VMs; returns the watches of those that ended KO."""
+        by_id = {vm["id"]: vm for vm in vms}
+        waiting = [(vm["id"], vm["host"]) for vm in vms]
+        hosts = {vm["host"] for vm in vms}
+        with ThreadPoolExecutor(max_workers=min(64, 3 * len(hosts) + 2)) as pool:
+            try:
+                while waiting or self.watches or self.admission.booting or self.busy():
+                    waiting = self.admit(pool, waiting)
+                    self.drain(by_id)
+                    self.probe()
+                    self.judge()
+                    self.send_restarts(pool)
+                    self.poll(pool)
+                    self.show()
+                    time.sleep(TICK)
+            finally:
+                for watch in self.watches.values():
+                    watch.close()
+        return self.failed
+
+    # ------------------------------------------------------------ start
+
+    def admit(self, pool, waiting):
+        free = [(v, h) for v, h in waiting if h not in self.starting]
+        batches = {}
+        for vm_id, host in self.admission.admit(free):
+            batches.setdefault(host, []).append(vm_id)
+        for host, ids in batches.items():
+            self.starting[host] = set(ids)
+            self.submit(pool, host, "start", scripts.start_script(host, ids))
+        admitted = {v for ids in batches.values() for v in ids}
+        return [(v, h) for v, h in waiting if v not in admitted]
+
+    def started(self, vm, ok, message, at):
+        if not ok:
+            self.admission.done(vm["id"])
+            self.counts["ko"] += 1
+            self.dep.ko(vm, "start", message or "start failed")
+            return
+        self.dep.set_state(vm, "started", "started")
+        self.counts["started"] += 1
+        self.watches[vm["id"]] = Watch(vm, at, progress=boot.Progress(at))
+        self.next_poll.setdefault(vm["host"], at + POLL)
+
+    # ------------------------------------------------------------ reports
+
+    def drain(self, by_id):
+        while True:
+            try:
+                kind, host, vm_id, ok, rest, at = self.reports.get_nowait()
+            except queue.Empty:
+                return
+            if kind.endswith("-done"):
+                self.host_done(kind[:-5], host, ok, rest, by_id)
+                continue
+            vm = by_id.get(vm_id)
+            if vm is None or vm.get("host") != host:
+                continue
+            if kind == "start" and vm_id in self.starting.get(host, ()):
+                self.starting[host].discard(vm_id)
+                self.started(vm, ok, rest, at)
+            elif kind == "restart" and vm_id in self.restarting.get(host, ()):
+                self.restarting[host].discard(vm_id)
+                self.restarted(self.watches.get(vm_id), ok, rest, at)
+            elif kind == "progress" and ok and vm_id in self.watches:
+                watch = self.watches[vm_id]
+                if watch.restarting or at < watch.progress.started_at:
+                    continue   # a report from before its restart
+                console, cpu, panic = scripts.parse_progress(rest)
+                self.act(watch, self.stall.observe(watch.progress, at, console, cpu, panic))
+
+    def host_done(self, kind, host, ok, error, by_id):
+        """A host's script ended: the VMs it said nothing of failed with it."""
+        why = error or "the host's script stopped before this VM"
+        if kind == "start":
+            for vm_id in self.starting.pop(host, ()):
+                self.started(by_id[vm_id], False, why, self.clock())
+        elif kind == "restart":
+            for vm_id in self.restarting.pop(host, ()):
+                self.restarted(self.watches.get(vm_id), False, why, self.clock())
+        elif kind == "progress":
+            self.polling.discard(host)
+
+    # ------------------------------------------------------------ readiness
+
+    def probe(self):
+        leases = self.readiness.leases()
+        for watch in list(self.watches.values()):
+            if watch.restarting:
+                continue
+            before = set(watch.seen)
+            if self.readiness.step(watch, leases):
+                self.ready(watch)
+            elif watch.seen - before:
+                self.stall.moved(watch.progress, self.clock())
+
+    def ready(self, watch):
+        vm, timings = watch.vm, watch.vm["timings"]
+        vm["state"] = "ready"
+        booted_from = timings.get("restarted", timings.get("started", 0))
+        timings["ready"] = round(timings["ssh"] - booted_from, 2)  # boot time: (re)start to SSH
+        self.dep.emit(vm, "ready")
+        self.counts["ready"] += 1
+        self.forget(watch)
+
+    def forget(self, watch):
+        watch.close()
+        self.watches.pop(watch.id, None)
+        self.admission.done(watch.id)
+
+    def poll(self, pool):
+        now = self.clock()
+        for host in sorted({w.vm["host"] for w in self.watches.values() if not w.restarting}):
+            if host in self.polling or now < self.next_poll.get(host, 0):
+                continue
+            logs = [(w.id, f"{vm_dir_of(self.dep.hosts[host])}/{w.id}.console.log")
+                    for w in self.watches.values() if w.vm["host"] == host and not w.restarting]
+            self.polling.add(host)
+            self.next_poll[host] = now + POLL
+            self.submit(pool, host, "progress", scripts.monitor_script(host, logs))
+
+    # ------------------------------------------------------------ stall, restart, KO
+
+    def judge(self):
+        """Stall (a host that stopped reporting shows no progress either) and the ceiling."""
+        now = self.clock()
+        for watch in list(self.watches.values()):
+            if watch.restarting:
+                continue
+            if now - watch.progress.first_start > self.timeout:
+                watch.last = f"not ready {self.timeout:.0f} s after its first start; last: {watch.last}"
+                self.give_up(watch)
+                continue
+            self.act(watch, self.stall.check(watch.progress, now))
+
+    def act(self, watch, decision):
+        if decision is None:
+            return
+        what, reason = decision
+        if what == "ko":
+            watch.last = f"{reason} (restarted {watch.progress.restarts} times)"
+            self.give_up(watch)
+            return
+        watch.progress.restarted(self.clock(), reason)
+        watch.close()
+        watch.restarting = True
+        watch.last = f"restarting: {reason}"
+        self.counts["restarts"] += 1
+        self.dep.ctx.log.debug("%s: restarting: %s", watch.id, reason)
+        self.to_restart.setdefault(watch.vm["host"], []).append(watch.id)
+
+    def send_restarts(self, pool):
+        for host in list(self.to_restart):
+            if host in self.restarting:
+                continue          # one restart batch per host at a time
+            ids = self.to_restart.pop(host)
+            self.restarting[host] = set(ids)
+            self.submit(pool, host, "restart", scripts.restart_script(host, ids))
+
+    def restarted(self, watch, ok, message, at):
+        if watch is None:
+            return
+        if not ok:
+            watch.last = f"restart failed: {message}"
+            self.give_up(watch)
+            return
+        watch.restarting, watch.restarted = False, True
+        watch.started_at, watch.seen = at, set()
+        watch.progress.started_at = watch.progress.last_progress = at
+        watch.vm.setdefault("timings", {})["restarted"] = round(at - self.dep.t0, 2)
+        self.dep.emit(watch.vm, "restarted", reason=watch.progress.reasons[-1])
+
+    def give_up(self, watch):
+        self.failed.append(watch)
+        self.counts["ko"] += 1
+        self.forget(watch)
+
+    def show(self):
+        if self.bar is not None:
+            self.bar.update(started=self.counts["started"], ready=self.counts["ready"],
+                            ko=self.counts["ko"], restarts=self.counts["restarts"])

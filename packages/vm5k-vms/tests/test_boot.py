@@ -1,0 +1,73 @@
+"""Boot admission and stall detection, on a simulated clock (boot.py has no clock of its own)."""
+from vm5k_vms import boot
+
+
+def test_slots_from_cores_and_virt():
+    assert boot.host_slots({"cores": 8, "virt": "qemu"}) == 16
+    assert boot.host_slots({"cores": 8, "virt": "kvm"}) == 32
+    assert boot.host_slots({}) == 2
+    assert boot.host_slots({"cores": 0}) == 2
+
+
+def test_admission_fills_each_host_round_robin_and_refills_as_guests_are_done():
+    adm = boot.Admission({"h1": 2, "h2": 1})
+    waiting = [(f"vm-{i}", "h1" if i % 3 else "h2") for i in range(9)]
+    first = adm.admit(waiting)
+    assert sorted(first) == [("vm-0", "h2"), ("vm-1", "h1"), ("vm-2", "h1")]
+    rest = [w for w in waiting if w not in first]
+    assert adm.admit(rest) == []                       # full
+    adm.done("vm-1")
+    assert adm.admit(rest) == [("vm-4", "h1")]          # one freed slot, the next of that host
+
+
+def test_a_shared_budget_caps_all_hosts_together():
+    adm = boot.Admission({"h1": 4, "h2": 4, "h3": 4}, shared=4)
+    waiting = [(f"vm-{i}", f"h{i % 3 + 1}") for i in range(30)]
+    first = adm.admit(waiting)
+    assert len(first) == 4 and {h for _, h in first} == {"h1", "h2", "h3"}
+    adm.done(first[0][0])
+    assert len(adm.admit([w for w in waiting if w not in first])) == 1
+
+
+def test_no_progress_for_the_window_restarts_then_ko_after_max_restarts():
+    stall = boot.Stall(window=60, max_restarts=2)
+    p = boot.Progress(started_at=0.0)
+    assert stall.observe(p, 5, console=100, cpu_ns=10**9) is None         # booting
+    assert stall.observe(p, 30, console=100, cpu_ns=10**9 + 10**6) is None  # idle, not yet 60 s
+    action = stall.observe(p, 66, console=100, cpu_ns=10**9 + 2 * 10**6)
+    assert action[0] == "restart" and action[1].startswith("no progress for 61 s (console 100 bytes")
+    p.restarted(66, action[1])
+    assert stall.check(p, 120) is None
+    assert stall.check(p, 127)[0] == "restart"
+    p.restarted(127, "again")
+    assert stall.check(p, 200)[0] == "ko" and p.restarts == 2
+    assert p.first_start == 0.0
+
+
+def test_slow_but_moving_is_left_alone():
+    stall = boot.Stall(window=60)
+    p = boot.Progress(started_at=0.0)
+    cpu = 0
+    for t in range(5, 600, 5):     # 10 % of a core, no console output: still booting
+        cpu += int(0.1 * 5e9)
+        assert stall.observe(p, t, console=0, cpu_ns=cpu) is None
+    console = 0
+    for t in range(600, 1200, 5):  # a quiet CPU but a console that keeps growing
+        console += 10
+        assert stall.observe(p, t, console=console, cpu_ns=cpu) is None
+
+
+def test_a_panic_restarts_at_once_with_the_panic_as_reason():
+    stall = boot.Stall(window=60)
+    p = boot.Progress(started_at=0.0)
+    action = stall.observe(p, 3, console=900, cpu_ns=10**9,
+                           panic="Kernel panic - not syncing: IO-APIC + timer doesn't work!  Boot with apic=debug")
+    assert action == ("restart", "kernel panic: Kernel panic - not syncing: IO-APIC + timer doesn't work!  "
+                                 "Boot with apic=debug")
+
+
+def test_readiness_steps_count_as_progress():
+    stall = boot.Stall(window=60)
+    p = boot.Progress(started_at=0.0)
+    stall.moved(p, 50)        # its DHCP lease
+    assert stall.check(p, 100) is None and stall.check(p, 111)[0] == "restart"
