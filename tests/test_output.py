@@ -167,3 +167,18 @@ def test_piped_dry_run_pipeline_prints_a_few_lines_at_any_size(tmp_path, n_vm):
     quiet = sh(f"vm5k-topo -q --platform g5k -n {n_vm} --dry-run | vm5k-oar -q -w 2:00:00 --dry-run"
                " | vm5k-net -q --dry-run | vm5k-hosts -q --dry-run > planned.json", tmp_path)
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+
+
+def test_vm5k_stages_share_one_terminal_without_garbling(tmp_path):
+    """`vm5k` runs the five stages one after the other on the same terminal: each draws its
+    line while it runs and erases it; what stays is each stage's summary, then vm5k's."""
+    code, text = in_pty([str(BIN / "vm5k"), "--platform", "g5k", "--dry-run", "--n_vm", "6", "-w", "0:30:00",
+                         "-o", "out"], cwd=tmp_path)
+    assert code == 0, text
+    left = screen_lines(text)
+    order = ["vm5k-topo", "vm5k-oar", "vm5k-net", "vm5k-hosts", "vm5k-vms"]
+    stages = [line.split(":")[0] for line in left if line.startswith("vm5k-")]
+    assert stages[:4] == order[:4] and set(stages) <= set(order), left   # in pipeline order, whole lines
+    assert stages == sorted(stages, key=order.index), left
+    assert not any("elapsed]" in line for line in left), left          # no live line left over
+    assert left[len(stages)].startswith("vm5k: out: ") and len(left) == len(stages) + 1 + 6, left
