@@ -4,8 +4,8 @@ What a stage prints on stderr:
 
 - default: a few summary lines per stage (counts, time, the KO list: `ko_summary`);
 - `-v`: also one line per host and per VM (`log.debug`), as the document and the events have;
-- `-vv`: also the scripts and commands run;
-- `-q`: errors only;
+- `-vv`: also the scripts vm5k-vms sends (`ctx.verbose > 1`);
+- `-q`: warnings and errors only, nothing drawn;
 - stderr a terminal (and not `-q`): besides, one live status line per running stage, redrawn
   with its counts and elapsed time, erased when the stage is done, like terraform's
   "Still creating... [40s elapsed]":
@@ -28,11 +28,20 @@ The API (a stage gets it from its context, `vm5k_doc.stage.StageContext.progress
         ctx.log.warning("KO: %s", progress.ko_summary((vm["id"], why) for ...))
 
 `update` is cheap (no drawing: rich redraws twice a second) and thread-safe, so it can be
-called per VM from worker threads. For vm5k-vms' boot loop: one `ctx.progress("VMs",
-total=N)` around the create/start/wait, `update(defined=, started=, ready=, ko=)` as each
-VM moves (from the per-host results and the readiness poll), the per-VM lines ("vm-3:
-restarted", "vm-7 KO ...") at `log.debug`, and at the end one summary line plus one
-`ko_summary` line.
+called per VM from worker threads.
+
+For vm5k-vms (vm5k_vms.deploy, not wired yet): `bar = ctx.progress("VMs", total=len(todo))`
+where "creating and starting N VMs" is logged, with `step=` "define", "start", "wait"
+as the boot loop goes; on every state change (where `emit_and_show` calls its own
+`progress()` today) `bar.update(**counts)` with the VMs of `todo` counted by state, in
+the order defined, started, ready, ko (`{"defined": .., "started": .., "ready": ..,
+"ko": ..}`); `bar.update(note=f"wave {i}/{n}")` for admission waves. Then remove
+deploy.progress() and the `sys.stderr.write("\n")` after the loop (`ctx` erases the
+line when the stage ends; `bar.done()` before the summary is cleaner). Per-VM lines go
+to `log.debug`: `Deployment.ko`'s warning, "not ready in time, restarted", "ready and
+running, skipped", and the dry run's one line per VM; `outcome()` logs its summary line
+and, when some are KO, `log.warning("KO: %s", progress.ko_summary((vm["id"],
+f"{vm['error']['step']}: {vm['error']['message']}") for vm in ko))`.
 
 Outside a stage: `progress.Progress(prog, what, total, live=progress.enabled(quiet))`
 (vm5k-sweep does so).
