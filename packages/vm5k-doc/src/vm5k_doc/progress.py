@@ -98,9 +98,9 @@ class Progress:
     live=False: nothing is drawn; `text()` still says what would be (the tests use it).
     """
 
-    def __init__(self, prog, what, total=None, *, live=False, stream=None, clock=time.monotonic):
+    def __init__(self, prog, what, total=None, *, step=None, live=False, stream=None, clock=time.monotonic):
         self.prog, self.what, self.total = prog, what, total
-        self.step, self.note, self.counts = None, None, {}
+        self.step, self.note, self.counts = step, None, {}
         self.clock, self.start = clock, clock()
         self._lock = threading.Lock()
         self._live = None

@@ -41,10 +41,10 @@ class StageContext:
     live: bool = False      # draw live progress lines (stderr is a terminal, not -q)
     bars: list = field(default_factory=list)
 
-    def progress(self, what, total=None):
+    def progress(self, what, total=None, step=None):
         """A Progress for this stage (`with ctx.progress("hosts", total=N) as bar:`); it
         draws only when `live`, and is erased when the stage ends at the latest."""
-        bar = progress_mod.Progress(f"vm5k-{self.stage}", what, total, live=self.live)
+        bar = progress_mod.Progress(f"vm5k-{self.stage}", what, total, step=step, live=self.live)
         self.bars.append(bar)
         return bar
 

@@ -27,7 +27,7 @@ def run(ctx, kavlan=False, reference=None, lists_dir=None, ssh_key=None, ssh_use
         raise InputError("vms: no VM to address (run vm5k-topo first)")
     platform = platforms.of(doc)
     ssh, lan = None, None
-    bar = ctx.progress("VMs", total=len(doc["vms"])).update(step="plan")
+    bar = ctx.progress("VMs", total=len(doc["vms"]), step="plan")
     if platform.subnet_service and subnet and not (kavlan or dhcp):
         # our service node serves the subnets: where it is, the VMs' network is its network
         ssh = platform.ssh(ssh_key, ssh_user)
