@@ -1,7 +1,8 @@
 """The OAR server's processes, each started once and stopped by the pid it recorded:
 oar-node's sshd (port 6667), oar-server (Almighty, port 6666, with its children), a
 notifier that runs ``oarnotify Term`` every ``NOTIFY_PERIOD`` s so that advance
-reservations start on time (Almighty alone schedules every 60 s), and the jobs' oarexecs.
+reservations start on time (Almighty alone schedules every 60 s), the REST API server
+(port 6668, see api; when Debian's oar-restful-api is installed) and the jobs' oarexecs.
 Stale pid files are recognised (the pid is gone or is another program) and removed.
 """
 
@@ -11,6 +12,7 @@ import logging
 import os
 import pwd
 import subprocess
+import sys
 from pathlib import Path
 
 from ..state import (
@@ -22,6 +24,7 @@ from ..state import (
     stop_pids,
     wait_for,
 )
+from . import api
 from .commands import OarError, run
 from .config import OAR_SSHD_CONF
 
@@ -36,6 +39,8 @@ RUN_DIR = Path("/run/vm5k-lab-oar")
 NOTIFIER_PIDFILE = RUN_DIR / "notifier.pid"
 ALMIGHTY_PIDS = RUN_DIR / "almighty.pids"              # Almighty and its long-lived children
 OAREXEC_DIR = Path("/tmp/oar_runtime")                 # pid_of_oarexec_for_jobId_N
+API_PIDFILE = RUN_DIR / "api.pid"
+API_MODULE = "vm5k_lab.oar.api"
 
 
 # ---------------------------------------------------------------- oar-node's sshd
@@ -174,6 +179,37 @@ def start_notifier() -> int:
 def stop_notifier() -> None:
     stop_pid(notifier_pid(), timeout=2, tree=True)
     NOTIFIER_PIDFILE.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- the REST API
+
+def api_pid() -> int | None:
+    return pidfile_alive(API_PIDFILE, cmdline=API_MODULE, drop_stale=True)
+
+
+def start_api() -> int | None:
+    """The lab's API server (OAR's REST API and the Grid'5000 API of site lab, see api);
+    None when Debian's oar-restful-api is not installed."""
+    if not api.CGI.exists():
+        return None
+    pid = api_pid()
+    if pid:
+        return pid
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    with open(RUN_DIR / "api.log", "ab") as err:
+        p = subprocess.Popen([sys.executable, "-m", API_MODULE, str(api.PORT)], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=err, start_new_session=True, close_fds=True)
+    p.returncode = 0            # never waited for; no "still running" warning
+    API_PIDFILE.write_text(f"{p.pid}\n")
+    if not wait_for(lambda: listener(api.PORT) == p.pid, 10):
+        raise OarError(f"the API server (pid {p.pid}) does not listen on port {api.PORT} "
+                       f"(see {RUN_DIR / 'api.log'})")
+    return p.pid
+
+
+def stop_api() -> None:
+    stop_pid(api_pid(), timeout=3)
+    API_PIDFILE.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- the jobs' oarexecs

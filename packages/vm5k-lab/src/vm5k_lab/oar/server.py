@@ -9,7 +9,8 @@
 5. ``/var/lib/oar/.ssh/config``: every node name goes to the local oar-node sshd; the
    server epilogue and the wake-up command (see config, epilogue);
 6. in one SQL transaction: properties, admission rules and resources (see resources);
-7. oar-node's sshd, oar-server (Almighty) and the notifier (see daemons).
+7. oar-node's sshd, oar-server (Almighty), the notifier and the REST API server (see
+   daemons, api).
 
 ``down`` deletes the jobs still alive, then stops the notifier, Almighty (and its
 children), the jobs' oarexec, oar-node's sshd and PostgreSQL, each by the pid it recorded.
@@ -23,7 +24,7 @@ import pwd
 import time
 
 from ..state import lab_lock, wait_for
-from . import config, daemons, database, resources
+from . import api, config, daemons, database, resources
 from .commands import TZ, USER, OarError, command, run
 
 log = logging.getLogger("vm5k_lab.oar")
@@ -53,6 +54,7 @@ def up(hosts: list[dict], subnets: list[str], vlans: list[int]) -> dict:
         daemons.start_node_sshd()
         daemons.start_server()
         daemons.start_notifier()
+        daemons.start_api()
         if server and any(changes.values()):
             run(["oarnotify", "Term"], check=False)
         st = status()
@@ -89,6 +91,7 @@ def down() -> None:
                 delete_jobs()
             except OarError as e:
                 log.warning("could not delete the jobs: %s", e)
+        daemons.stop_api()
         daemons.stop_notifier()
         daemons.stop_almighty()
         daemons.stop_oarexecs()
@@ -109,6 +112,9 @@ def status() -> dict:
         "user": USER, "tz": TZ, "command": command([]),  # the prefix that runs an OAR client
         "server_pid": server, "node_sshd_pid": node, "postgres_pid": pg,
         "notifier_pid": notifier, "server_port": daemons.SERVER_PORT,
+        # OAR's REST API under /oarapi, the Grid'5000 API of site lab under /sites/lab
+        "api_pid": daemons.api_pid(), "api_url": f"http://127.0.0.1:{api.PORT}",
+        "api_user": USER, "api_password": api.API_PASSWORD,
         "resources": 0, "alive": 0, "hosts": [], "subnets": [], "vlans": [],
     }
     if pg:
