@@ -44,7 +44,7 @@ class Steps:
         if not todo:
             return {}
         start, counts = time.monotonic(), {"done": 0, "ko": self.kos()}
-        self.bar.update(step=step, **counts)
+        self.bar.update(step=step, note="", **counts)
 
         def finished(name, result):   # from run_scripts' threads, one at a time
             counts["done"] += 1
@@ -82,9 +82,9 @@ class Steps:
         self.bar.done()
         kos = [h for h in self.hosts if h.get("state") == "KO"]
         changed = sum(len(v) for v in self.changes.values())
-        self.ctx.log.info("%d hosts ready, %d KO in %.1f s (%s); %d changes%s", len(self.hosts) - len(kos),
-                          len(kos), time.monotonic() - began,
-                          ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items()), changed,
+        per_step = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
+        self.ctx.log.info("%d hosts ready, %d KO in %.1f s%s; %d changes%s", len(self.hosts) - len(kos),
+                          len(kos), time.monotonic() - began, f" ({per_step})" if per_step else "", changed,
                           f"; {len(moved)} VMs moved, {len(not_placed)} not placed" if moved or not_placed else "")
         if kos:
             self.ctx.log.warning("KO: %s", progress.ko_summary(
@@ -182,6 +182,8 @@ def deploy_g5k(ctx, steps, doc, env_name, env_file, env_user, forcedeploy, retri
         if not todo:
             break
         by_site = deploy.group_by_site(todo)
+        start = time.monotonic()
+        steps.bar.update(step="deploy", note=f"kadeploy3 attempt {attempt + 1}" if attempt else None)
         with ThreadPoolExecutor(max_workers=len(by_site)) as pool:
             frontend = platforms.of(doc).frontend if frontend_ssh else (lambda site: None)
             runs = {site: pool.submit(deploy.kadeploy, frontend(check_id(site, "site")),
@@ -189,11 +191,11 @@ def deploy_g5k(ctx, steps, doc, env_name, env_file, env_user, forcedeploy, retri
                                       env_file=env_file, user=env_user, vlan=vlan, key=True)
                     for site, group in by_site.items()}
         failed = {}
-        steps.bar.update(step="deploy")
         for future in runs.values():
             failed.update(future.result()[1])
+        steps.step_done("deploy", len(todo), start)
         ctx.log.debug("kadeploy3 attempt %d: %d deployed, %d failed", attempt + 1,
-                     len(todo) - len(failed), len(failed))
+                      len(todo) - len(failed), len(failed))
         if vlan is not None:   # deployed into the vlan: reached by its kavlan name from now on
             for h in todo:
                 if h["id"] not in failed:
