@@ -35,9 +35,9 @@ cleanup() {
 trap cleanup EXIT
 
 if ! vm5k-lab -q status >/dev/null 2>&1; then
-    vm5k-lab -q up --hosts "$HOSTS" >/dev/null
     brought_up=1
 fi
+vm5k-lab -q up --hosts "$HOSTS" >/dev/null   # or grows (shrinks) the lab to HOSTS
 vm5k-lab -q image mini >/dev/null
 key=$(vm5k-lab -q status | jq -r .ssh.key)
 virt=$(vm5k-lab -q status | jq -r .virt)

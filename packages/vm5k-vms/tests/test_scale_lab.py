@@ -1,8 +1,8 @@
 """30 VMs on 5 lab hosts with boot admission and stall detection on (issue 14): every VM
 ready, batched per host (one connection per host per step), a summary at default verbosity.
 
-On 2 cores under TCG this takes about two minutes; the lab grows to 5 hosts for it and
-goes back to the size it had."""
+On 2 cores under TCG: 30 VMs ready in 98 s (boot times 6-13 s, no restart), about 4
+minutes with the lab's growth to 5 hosts and back, so it is opt-in: VM5K_TEST_SCALE=1."""
 import json
 import os
 import subprocess
@@ -13,7 +13,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 import labdoc  # noqa: E402
 
-pytestmark = [pytest.mark.lab, pytest.mark.slow]
+pytestmark = [pytest.mark.lab, pytest.mark.slow,
+              pytest.mark.skipif(os.environ.get("VM5K_TEST_SCALE") != "1",
+                                 reason="4 minutes with the lab's growth to 5 hosts: VM5K_TEST_SCALE=1")]
 BIN = os.path.dirname(sys.executable)
 N_VMS, N_HOSTS = 30, 5
 
@@ -25,7 +27,8 @@ def five_hosts(lab):
         subprocess.run([f"{BIN}/vm5k-lab", "-q", "up", "--hosts", str(N_HOSTS)], check=True,
                        capture_output=True, timeout=600)
     try:
-        yield labdoc.lab_status()
+        yield json.loads(subprocess.run([f"{BIN}/vm5k-lab", "status"], check=True, capture_output=True,
+                                        text=True, timeout=60).stdout)
     finally:
         if before < N_HOSTS:
             subprocess.run([f"{BIN}/vm5k-lab", "-q", "up", "--hosts", str(before)], check=True,

@@ -153,6 +153,8 @@ class BootLoop:
                 self.ready(watch)
             elif watch.seen - before:
                 self.stall.moved(watch.progress, self.clock())
+                if "tcp22" in watch.seen:      # booted: its sshd listens; the next may start
+                    self.admission.done(watch.id)
 
     def ready(self, watch):
         vm, timings = watch.vm, watch.vm["timings"]
