@@ -23,6 +23,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -179,7 +180,6 @@ class Handler(BaseHTTPRequestHandler):
                            "state=Waiting,Launching,Running,Hold,toLaunch,Finishing&limit=100000", user=user)
             if st != 200:
                 return st, jobs
-            import time
             return 200, status_doc(resources.get("items", []), jobs.get("items", []), int(time.time()))
         if what == "jobs" and job_id is None and method == "POST":
             st, data = cgi("POST", "/jobs.json", body=json.dumps(submit_body(json.loads(body or b"{}"))).encode(),
