@@ -20,7 +20,7 @@ from . import boot, scripts
 from .plan import vm_dir_of
 from .readiness import TICK, Watch
 
-POLL = 5.0   # seconds between two progress reports of one host
+POLL = 15.0  # seconds between two progress reports of one host (each costs the host an ssh and a virsh)
 
 
 class BootLoop:
