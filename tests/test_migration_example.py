@@ -171,7 +171,7 @@ def test_combination_refuses_bad_parameters(tmp_path):
     for extra, word in (({"VM5K_P_DIRTY_RATE": "1; reboot", "VM5K_P_BANDWIDTH": "32"}, "VM5K_P_DIRTY_RATE"),
                         ({"VM5K_P_DIRTY_RATE": "8", "VM5K_P_BANDWIDTH": "0"}, "VM5K_P_BANDWIDTH"),
                         ({"VM5K_P_DIRTY_RATE": "nan", "VM5K_P_BANDWIDTH": "32"}, "VM5K_P_DIRTY_RATE"),
-                        ({"VM5K_P_DIRTY_RATE": "8", "VM5K_P_BANDWIDTH": "32", "BW_METHOD": "x"}, "BW_METHOD")):
+                        ({"VM5K_P_DIRTY_RATE": "8", "VM5K_P_BANDWIDTH": "32", "MAX_S": "0"}, "MAX_S")):
         p = subprocess.run([sys.executable, str(EXAMPLE / "combination.py")], env={**env, **extra},
                            capture_output=True, text=True, timeout=60)
         assert p.returncode == 2, p.stderr

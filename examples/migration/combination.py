@@ -3,15 +3,18 @@
 Parameters (vm5k-sweep's environment): VM5K_P_DIRTY_RATE (MB/s), VM5K_P_BANDWIDTH (MB/s),
 VM5K_P_COLOCATED (busy VMs beside the migrated one on the source), VM5K_P_ITERATION.
 Knobs: RESERVED (the reservation document, made once by run.sh), WS_MB (working set, 64),
-MAX_S (seconds of precopy before the guest is paused to finish, like `virsh migrate
---timeout`: 60), BW_METHOD (`tc`, default: the source host's link to the destination is
-shaped with a tbf qdisc; `libvirt`: `virsh migrate-setspeed`, which also throttles the copy
-of the VM's blank disk, see the README).
+MAX_S (seconds of migration before the guest is paused to finish, like `virsh migrate
+--timeout`: 120).
+
+The bandwidth is libvirt's (`virsh migrate-setspeed`). It also throttles the copy of the
+VM's blank 1 GiB disk (libvirt's NBD mirror, before the memory), so the memory phase is
+timed apart: a loop on the source host reads the job's stats every ~0.1 s and notes when
+the memory copy starts (`memory_total` > 0); `memory_s` = the job's time less that.
 
 Steps: the first 1 + COLOCATED VMs of the reservation, all on its first host, deployed
 (vm5k-net | vm5k-hosts | vm5k-vms); the co-located VMs run `dirty -c` (as fast as they
 can: CPU and memory load); the migrated VM runs `dirty -w WS_MB -r RATE`; the bandwidth is
-set; `vm5k-vms --migrate VM=second host`; libvirt's completed job stats from the
+set; `vm5k-vms --migrate VM=second host` (the watch loop beside it); libvirt's completed job stats from the
 destination (`virsh domjobinfo --completed --rawstats`); the workload stopped (its `done`
 line: the rate it kept) and calibrated (`dirty -c -t 1`: the most this guest can dirty);
 the document, with a top-level `migration` record, to $VM5K_SWEEP_DOC; the VMs destroyed
@@ -59,10 +62,7 @@ def params(env):
          "colocated": num("VM5K_P_COLOCATED", "0", maximum=64, integer=True),
          "iteration": num("VM5K_P_ITERATION", "1", minimum=1, maximum=100000, integer=True),
          "ws_mb": num("WS_MB", "64", minimum=1, maximum=65536),
-         "max_s": num("MAX_S", "60", minimum=1, maximum=3600)}
-    p["bw_method"] = env.get("BW_METHOD", "tc")
-    if p["bw_method"] not in ("tc", "libvirt"):
-        raise InputError(f"BW_METHOD={p['bw_method']!r}: tc or libvirt")
+         "max_s": num("MAX_S", "120", minimum=1, maximum=3600)}
     return p
 
 
@@ -112,15 +112,19 @@ class Lab:
         return p
 
 
-def shape_script(bridge, mb_s):
-    """A tbf qdisc on the host's bridge: what the host sends (the migration stream) at mb_s."""
-    rate = int(mb_s * migration.MB * 8)
-    burst = max(64 * 1024, int(mb_s * migration.MB / 100))    # 10 ms of traffic
-    return f"tc qdisc replace dev {quote(bridge)} root tbf rate {rate}bit burst {burst} latency 200ms\n"
+def watch_script(vm_id):
+    """On the source: wait for the job, then print the elapsed ms when memory starts moving."""
+    q = quote(vm_id)
+    return (f"for i in $(seq 3000); do s=$(virsh domjobinfo --rawstats {q} 2>/dev/null) || exit 1\n"
+            f"  case \"$s\" in *'memory_total: '[1-9]*) echo \"$s\" | grep '^time_elapsed:'; exit 0 ;; esac\n"
+            f"  sleep 0.1; done; exit 1\n")
 
 
-def unshape_script(bridge):
-    return f"tc qdisc del dev {quote(bridge)} root 2>/dev/null; true\n"
+def resume_script(vm_id):
+    """On the destination, after a forced finish: resume the guest once it has arrived paused."""
+    q = quote(vm_id)
+    return (f"for i in $(seq 600); do [ \"$(virsh domstate {q} 2>/dev/null)\" = paused ] "
+            f"&& virsh resume {q} >/dev/null 2>&1 && exit 0; sleep 0.2; done; exit 1\n")
 
 
 def start_dirty(ws, rate=None, log=LOG):
@@ -134,11 +138,10 @@ def measure(p, reserved, run_dir, out):
     (main writes them whatever happens). Returns the exit status."""
     doc, src, dst = place(reserved, p["colocated"])
     lab = Lab(doc)
-    bridge = {h["id"]: check_id(h.get("bridge") or "br0", "bridge") for h in doc["hosts"]}
     placed = run_dir / "placed.json"
     placed.write_text(json.dumps(doc))
     deployed, migrated = run_dir / "deployed.json", run_dir / "migrated.json"
-    record = {k: p[k] for k in ("dirty_rate", "bandwidth", "colocated", "iteration", "ws_mb", "max_s", "bw_method")}
+    record = {k: p[k] for k in ("dirty_rate", "bandwidth", "colocated", "iteration", "ws_mb", "max_s")}
     record.update(source=src, destination=dst, state="failed")
     out.update(doc=doc, record=record)
     current = placed
@@ -156,27 +159,29 @@ def measure(p, reserved, run_dir, out):
         for o in others:
             lab.run(check_address(o["ip"]), start_dirty(16), check=True)
         lab.run(check_address(vm["ip"]), start_dirty(p["ws_mb"], p["dirty_rate"]), check=True)
-        if p["bw_method"] == "tc":
-            for h in (src, dst):
-                lab.run(lab.address[h], shape_script(bridge[h], p["bandwidth"]), check=True)
-        else:
-            lab.run(lab.address[src], f"virsh migrate-setspeed {quote(vm_id)} {p['bandwidth']:g}\n", check=True)
+        lab.run(lab.address[src], f"virsh migrate-setspeed {quote(vm_id)} {p['bandwidth']:g}\n", check=True)
         time.sleep(1)    # the workload at its pace before the migration starts
-        forced = threading.Event()
-        done = threading.Event()
+        forced, done, seen = threading.Event(), threading.Event(), {}
 
         def watchdog():
             if not done.wait(p["max_s"]):
                 forced.set()
-                say(f"{vm_id}: no convergence after {p['max_s']:g} s: pausing it to finish")
+                say(f"{vm_id}: not finished after {p['max_s']:g} s: pausing it to finish")
                 lab.run(lab.address[src], f"virsh suspend {quote(vm_id)}\n")
+                lab.run(lab.address[dst], resume_script(vm_id), timeout=150)
 
+        def watch():
+            seen.update(migration.parse_jobinfo(lab.run(lab.address[src], watch_script(vm_id), timeout=400).stdout))
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
         dog = threading.Thread(target=watchdog, daemon=True)
         dog.start()
         m = subprocess.run(["vm5k-vms", "--migrate", f"{vm_id}={dst}", "-i", str(deployed), "-o", str(migrated)],
                            stderr=subprocess.PIPE, text=True, timeout=p["max_s"] + 600)
         done.set()
         dog.join()
+        watcher.join(timeout=30)
         if migrated.exists() and migrated.stat().st_size:
             current = migrated
         dep = out["doc"] = json.loads(current.read_text())
@@ -191,21 +196,19 @@ def measure(p, reserved, run_dir, out):
             lab.run(lab.address[dst], f"virsh domjobinfo --completed --rawstats {quote(vm_id)}\n").stdout)
         record["jobinfo"] = stats
         record.update(migration.summary(stats))
+        if seen.get("time_elapsed") is not None and record.get("migration_s") is not None:
+            record["disk_s"] = round(seen["time_elapsed"] / 1000, 3)
+            record["memory_s"] = round(record["migration_s"] - record["disk_s"], 3)
         record["state"] = "forced" if forced.is_set() else "converged"
-        if forced.is_set():
-            lab.run(lab.address[dst], f"virsh resume {quote(vm_id)} 2>/dev/null; true\n")
         said = lab.run(check_address(vm["ip"]), f"killall dirty; sleep 0.3; cat {LOG}; dirty -w {p['ws_mb']:g} -c -t 1\n").stdout
         parsed = migration.parse_dirty(said)
         record.update(achieved_rate=parsed.get("done", {}).get("rate_mb_s"), late_ms=parsed.get("done", {}).get("late_ms"),
                       max_rate=migration.calibration(said))
         say(f"D={p['dirty_rate']:g} B={p['bandwidth']:g} K={p['colocated']}: {record['state']}, "
-            f"{record.get('migration_s')} s, downtime {record.get('downtime_ms')} ms, {record.get('rounds')} rounds, "
+            f"{record.get('migration_s')} s (memory {record.get('memory_s')} s), downtime {record.get('downtime_ms')} ms, {record.get('rounds')} rounds, "
             f"{(record.get('bytes') or 0) / migration.MB:.0f} MB sent; kept {record['achieved_rate']} MB/s")
         return 0
     finally:
-        for h in (src, dst):
-            if p["bw_method"] == "tc":
-                lab.run(lab.address[h], unshape_script(bridge[h]))
         if current != placed:
             subprocess.run(["vm5k-vms", "--destroy", "-i", str(current), "-o", str(run_dir / "destroyed.json")])
             destroyed = run_dir / "destroyed.json"

@@ -29,7 +29,7 @@ MB = 1048576
 DOWNTIME_LIMIT = 0.3      # QEMU's default downtime-limit (s); libvirt leaves it
 MAX_ROUNDS = 1000
 
-COLUMNS = ("dirty_rate", "bandwidth", "colocated", "iteration", "ws_mb", "state", "migration_s", "downtime_ms",
+COLUMNS = ("dirty_rate", "bandwidth", "colocated", "iteration", "ws_mb", "state", "migration_s", "memory_s", "disk_s", "downtime_ms",
            "rounds", "bytes", "normal_bytes", "memory_mb", "achieved_rate", "max_rate", "late_ms",
            "measured_bandwidth", "vm5k_migration_s", "vm5k_downtime_ms", "model_s", "model_rounds",
            "model_downtime_ms", "model_error", "model_ws_s", "model_ws_error", "key", "sweep_state", "exit")
@@ -139,6 +139,13 @@ def _num(v):
     return f if math.isfinite(f) else None
 
 
+def measured(row):
+    """The time the model predicts: the memory phase (memory_s) when it was timed apart from
+    the disk copy before it, else the whole migration."""
+    t = _num(row.get("memory_s"))
+    return t if t is not None else _num(row.get("migration_s"))
+
+
 def reference_memory(rows):
     """M for the model: what precopy sends when nothing is dirtied (the guest's non-zero
     memory, working set included), the median normal bytes of the dirty_rate 0 runs (MB)."""
@@ -163,7 +170,7 @@ def table(records, ws=None, limit=DOWNTIME_LIMIT):
         w = ws if ws is not None else _num(row.get("ws_mb"))
         if m is None or not b or d is None:
             continue
-        t = _num(row["migration_s"]) if row["state"] == "converged" else None
+        t = measured(row) if row["state"] == "converged" else None
         for name, cap in (("model", None), ("model_ws", w)):
             if name == "model_ws" and cap is None:
                 continue
@@ -207,8 +214,8 @@ def plot(rows, out, m=None, ws=None, limit=DOWNTIME_LIMIT):
         c = colors[gi % len(colors)]
         mine = [r for r in rows if _num(r["bandwidth"]) == b and int(_num(r["colocated"]) or 0) == k]
         for state, marker in (("converged", "o"), ("forced", "x")):
-            pts = [(_num(r["dirty_rate"]), _num(r["migration_s"])) for r in mine if r["state"] == state
-                   and _num(r["migration_s"]) is not None]
+            pts = [(_num(r["dirty_rate"]), measured(r)) for r in mine if r["state"] == state
+                   and measured(r) is not None]
             if pts:
                 ax.scatter(*zip(*pts, strict=True), color=c, marker=marker, zorder=3,
                            label=f"B={b:g} MB/s, {k} co-located" + (" (forced: no convergence)" if state == "forced" else ""))
@@ -227,7 +234,7 @@ def plot(rows, out, m=None, ws=None, limit=DOWNTIME_LIMIT):
                     ax.plot(*zip(*fin, strict=True), color=c, linestyle=style, label=f"{what}, M={m:.0f} MB, B={b:g} MB/s")
             ax.axvline(b, color="grey", linestyle="-", linewidth=0.5)
     ax.set_xlabel("dirty rate D (MB/s, MiB)")
-    ax.set_ylabel("migration time (s)")
+    ax.set_ylabel("migration time, memory phase (s)")
     ax.set_ylim(0, ymax * 1.1 or 1)
     ax.set_xlim(left=0)
     ax.set_title("Live migration time vs dirty rate (lab, QEMU TCG)")
@@ -249,7 +256,7 @@ def main(argv):
     if len(argv) >= 3 and argv[0] == "plot":
         ws = float(argv[3]) if len(argv) > 3 else None
         rows = read_table(argv[1])
-        if not any(r["state"] in ("converged", "forced") and _num(r["migration_s"]) is not None for r in rows):
+        if not any(r["state"] in ("converged", "forced") and measured(r) is not None for r in rows):
             print(f"migration.py: error: {argv[1]}: no measured migration to plot", file=sys.stderr)
             return 2
         plot(rows, argv[2], ws=ws)

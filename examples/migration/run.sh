@@ -18,7 +18,7 @@ else
     rates=${RATES:-0,4,8,12,16,20,24,28,32,40}; bandwidths=${BANDWIDTHS:-16,32}; colocated=${COLOCATED:-0,1}
     repeat=${REPEAT:-2}
 fi
-export WS_MB=${WS_MB:-64} MAX_S=${MAX_S:-60} BW_METHOD=${BW_METHOD:-tc}
+export WS_MB=${WS_MB:-64} MAX_S=${MAX_S:-120}
 mem=${MEM:-256}
 walltime=${WALLTIME:-2:00:00}
 template="{\"mem\": $mem, \"hdd\": 1, \"backing_file\": \"mini\"}"
