@@ -225,13 +225,15 @@ def plot(rows, out, m=None, ws=None, limit=DOWNTIME_LIMIT):
         bs = [g[0] for g in groups]
         for b in sorted(set(bs)):
             c = colors[bs.index(b) % len(colors)]
-            xs = [i * xmax * 1.05 / 300 for i in range(301)]
+            xs = [i * min(xmax * 1.05, b * 0.99) / 300 for i in range(301)]
             for cap, style, what in ((None, "--", "model"), (ws, ":", f"model, rounds capped at ws={ws:g} MB")):
                 if style == ":" and not cap:
                     continue
                 fin = [(x, y) for x in xs if math.isfinite(y := precopy(m, b, x, limit=limit, ws=cap)["time"])]
                 if fin:
                     ax.plot(*zip(*fin, strict=True), color=c, linestyle=style, label=f"{what}, M={m:.0f} MB, B={b:g} MB/s")
+                    ymodel = max(y for x, y in fin if x <= xmax)
+                    ymax = max(ymax, min(ymodel, max(3 * ymax, 30)))
             ax.axvline(b, color="grey", linestyle="-", linewidth=0.5)
     ax.set_xlabel("dirty rate D (MB/s, MiB)")
     ax.set_ylabel("migration time, memory phase (s)")
