@@ -36,8 +36,8 @@ printf '%-4s %5s %9s %9s %9s %8s %13s   %s\n' run exit ready pipeline vm5k-vms r
 for run in $(seq "$RUNS"); do
     t0=$(now)
     status=0
-    vm5k-topo -n "$N" | vm5k-oar -w 2:00:00 | vm5k-net | vm5k-hosts | vm5k-vms \
-        > "$work/deployed.json" 2> "$work/stderr" || status=$?
+    { vm5k-topo -n "$N" | vm5k-oar -w 2:00:00 | vm5k-net | vm5k-hosts | vm5k-vms \
+        > "$work/deployed.json"; } 2> "$work/stderr" || status=$?   # every stage's stderr
     t1=$(now)
     ready=$(jq '[.vms[] | select(.state == "ready")] | length' "$work/deployed.json")
     vms_s=$(jq '[.events[] | select(.stage == "vms")][-1].seconds | floor' "$work/deployed.json")
