@@ -76,18 +76,24 @@ def select(dep, force):
     longer running, or all with force. VMs whose host is missing or KO are KO here
     (vm5k-hosts moves VMs off KO hosts)."""
     todo, to_check = [], []
+    # a dry run's hosts were not prepared (a dry vm5k-hosts leaves them reserved): they
+    # would be; a dry run changes no VM's state
+    usable = HOST_OK + (("reserved", "planned") if dep.ctx.dry_run else ())
     for vm in dep.doc.get("vms", []):
         host = dep.hosts.get(vm.get("host"))
-        if host is None or host.get("state") not in HOST_OK:
+        if host is None or host.get("state") not in usable:
             why = "no host" if host is None else f"host {host['id']} is {host.get('state')}"
-            dep.ko(vm, "host", why)
-        elif not vm.get("ip"):
+            if dep.ctx.dry_run:
+                dep.ctx.log.warning("dry run: %s could not start: %s", vm["id"], why)
+            else:
+                dep.ko(vm, "host", why)
+        elif not vm.get("ip") and not dep.ctx.dry_run:
             dep.ko(vm, "address", "no IP address (run vm5k-net)")
         elif vm.get("state") == "ready" and not force:
             to_check.append(vm)
         else:
             todo.append(vm)
-    if to_check:
+    if to_check and not dep.ctx.dry_run:
         results = dep.run_per_host("running", lambda h, _: scripts.running_script(h), to_check)
         running = {(host, line.split()[1]) for host, r in results.items() for line in r.lines
                    if scripts.parse_line(line)}
