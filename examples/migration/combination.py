@@ -20,7 +20,9 @@ line: the rate it kept) and calibrated (`dirty -c -t 1`: the most this guest can
 the document, with a top-level `migration` record, to $VM5K_SWEEP_DOC; the VMs destroyed
 and the shaping removed whatever happened.
 
-Exit: 0 measured (converged, or forced by MAX_S), 2 bad parameter, 5 the lab failed.
+Exit: 0 measured (state converged, forced by MAX_S, or lost: the migration completed but
+the guest does not answer on the destination; its console's panic line is recorded),
+2 bad parameter, 5 the lab failed.
 Every value that reaches a remote shell is checked by vm5k_doc.checks and quoted.
 """
 import json
@@ -127,6 +129,13 @@ def resume_script(vm_id):
             f"&& virsh resume {q} >/dev/null 2>&1 && exit 0; sleep 0.2; done; exit 1\n")
 
 
+def console_script(vm_id):
+    """The guest's first panic or oops line in its console log on the host, if any."""
+    name = quote(f"{vm_id}.console.log")
+    return (f"f=$(find /tmp/vm5k /var/tmp /var/lib/vm5k -name {name} 2>/dev/null | head -1)\n"
+            "[ -n \"$f\" ] && grep -m1 -E 'Kernel panic|BUG:|Oops|general protection' \"$f\"; true\n")
+
+
 def start_dirty(ws, rate=None, log=LOG):
     args = ["dirty", "-w", f"{ws:g}", "-t", "3600"] + (["-r", f"{rate:g}"] if rate is not None else ["-c"])
     return (f"killall dirty 2>/dev/null; setsid {join(args)} > {log} 2>&1 < /dev/null &\n"
@@ -186,10 +195,11 @@ def measure(p, reserved, run_dir, out):
             current = migrated
         dep = out["doc"] = json.loads(current.read_text())
         vm = dep["vms"][0]
-        if m.returncode != 0 or vm.get("host") != dst:
+        if vm.get("host") != dst:
             lines = [ln for ln in m.stderr.splitlines() if ln.strip()]
             record["error"] = f"migrate: exit {m.returncode}: {lines[-1] if lines else ''}"
             return 5
+        lost = m.returncode != 0     # migrated, but the guest does not answer on the destination
         record.update(vm5k_migration_s=vm.get("timings", {}).get("migration"),
                       vm5k_downtime_ms=round(1000 * vm.get("timings", {}).get("downtime", 0)))
         stats = migration.parse_jobinfo(
@@ -199,7 +209,12 @@ def measure(p, reserved, run_dir, out):
         if seen.get("time_elapsed") is not None and record.get("migration_s") is not None:
             record["disk_s"] = round(seen["time_elapsed"] / 1000, 3)
             record["memory_s"] = round(record["migration_s"] - record["disk_s"], 3)
-        record["state"] = "forced" if forced.is_set() else "converged"
+        record["state"] = "lost" if lost else "forced" if forced.is_set() else "converged"
+        if lost:
+            record["error"] = (vm.get("error") or {}).get("message")
+            record["console"] = lab.run(lab.address[dst], console_script(vm_id)).stdout.strip()[-300:]
+            say(f"{vm_id}: migrated in {record.get('migration_s')} s but lost on {dst}: {record['console'] or record['error']}")
+            return 0
         said = lab.run(check_address(vm["ip"]), f"killall dirty; sleep 0.3; cat {LOG}; dirty -w {p['ws_mb']:g} -c -t 1\n").stdout
         parsed = migration.parse_dirty(said)
         record.update(achieved_rate=parsed.get("done", {}).get("rate_mb_s"), late_ms=parsed.get("done", {}).get("late_ms"),

@@ -170,7 +170,7 @@ def table(records, ws=None, limit=DOWNTIME_LIMIT):
         w = ws if ws is not None else _num(row.get("ws_mb"))
         if m is None or not b or d is None:
             continue
-        t = measured(row) if row["state"] == "converged" else None
+        t = measured(row) if row["state"] in ("converged", "lost") else None
         for name, cap in (("model", None), ("model_ws", w)):
             if name == "model_ws" and cap is None:
                 continue
@@ -213,12 +213,12 @@ def plot(rows, out, m=None, ws=None, limit=DOWNTIME_LIMIT):
     for gi, (b, k) in enumerate(groups):
         c = colors[gi % len(colors)]
         mine = [r for r in rows if _num(r["bandwidth"]) == b and int(_num(r["colocated"]) or 0) == k]
-        for state, marker in (("converged", "o"), ("forced", "x")):
+        for state, marker in (("converged", "o"), ("lost", "s"), ("forced", "x")):
             pts = [(_num(r["dirty_rate"]), measured(r)) for r in mine if r["state"] == state
                    and measured(r) is not None]
             if pts:
                 ax.scatter(*zip(*pts, strict=True), color=c, marker=marker, zorder=3,
-                           label=f"B={b:g} MB/s, {k} co-located" + (" (forced: no convergence)" if state == "forced" else ""))
+                           label=f"B={b:g} MB/s, {k} co-located" + {"forced": " (forced: no convergence)", "lost": " (guest lost after it)"}.get(state, ""))
                 ymax = max(ymax, max(p[1] for p in pts))
     if m:
         xmax = max([_num(r["dirty_rate"]) or 0 for r in rows] + [1])
@@ -258,7 +258,7 @@ def main(argv):
     if len(argv) >= 3 and argv[0] == "plot":
         ws = float(argv[3]) if len(argv) > 3 else None
         rows = read_table(argv[1])
-        if not any(r["state"] in ("converged", "forced") and measured(r) is not None for r in rows):
+        if not any(r["state"] in ("converged", "lost", "forced") and measured(r) is not None for r in rows):
             print(f"migration.py: error: {argv[1]}: no measured migration to plot", file=sys.stderr)
             return 2
         plot(rows, argv[2], ws=ws)
