@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 from vm5k_lab import guests, libvirtd, oar, plan
@@ -146,6 +147,11 @@ def test_twin_status_reference_and_oar_agree(twin):
     assert {r["production"] for r in resources("host4.lab")} == {"YES"}
     assert {r["exotic"] for r in resources("host5.lab")} == {"YES"}
     assert {r["virtual"] for r in resources("host6.lab")} == {"NO"}
+    if twin["oar"].get("api_pid"):      # the Grid'5000 API's view: host3 in standby
+        with urllib.request.urlopen(f"{twin['oar']['api_url']}/sites/lab/status", timeout=60) as r:
+            nodes = json.loads(r.read())["nodes"]
+        assert {k: v["hard"] for k, v in nodes.items()} == {
+            **{plan.host_fqdn(n): "alive" for n in (1, 2, 4, 5, 6)}, "host3.lab": "standby"}
     print(f"twin up in {twin['up_seconds']:.1f} s")
 
 
