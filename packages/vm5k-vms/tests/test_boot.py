@@ -3,10 +3,10 @@ from vm5k_vms import boot
 
 
 def test_slots_from_cores_and_virt():
-    assert boot.host_slots({"cores": 8, "virt": "qemu"}) == 16
-    assert boot.host_slots({"cores": 8, "virt": "kvm"}) == 32
-    assert boot.host_slots({}) == 2
-    assert boot.host_slots({"cores": 0}) == 2
+    assert boot.host_slots({"cores": 8, "virt": "qemu"}) == 32
+    assert boot.host_slots({"cores": 8, "virt": "kvm"}) == 64
+    assert boot.host_slots({}) == 4
+    assert boot.host_slots({"cores": 0}) == 4
 
 
 def test_admission_fills_each_host_round_robin_and_refills_as_guests_are_done():

@@ -60,7 +60,7 @@ def test_thirty_vms_on_five_hosts_all_ready(five_hosts, tmp_path):
         print(f"\n{N_VMS} VMs on {N_HOSTS} hosts: last ready at "
               f"{max(vm['timings']['ssh'] for vm in out['vms']):.0f} s; boot times {ready[0]:.0f}-{ready[-1]:.0f} s; "
               f"{len(restarts)} restarts {[e.get('reason') for e in restarts]}")
-        # never more guests booting at once than admission allows (2 per core, one budget)
+        # never more guests booting at once than admission allows (4 per core, one budget)
         started = sorted((e["seconds"], e["id"]) for e in steps if e.get("step") == "started")
         readied = sorted((e["seconds"], e["id"]) for e in steps if e.get("step") == "ready")
         assert started[0][0] < readied[0][0] < started[-1][0]   # the last started after the first was ready
