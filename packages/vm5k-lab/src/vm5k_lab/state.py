@@ -284,8 +284,12 @@ class lab_lock:
         except BlockingIOError:
             if self.wait_message:
                 log.warning("%s", self.wait_message)
+            if self.timeout is None:
+                # a blocking wait: polling never wins against `flock` waiters (benches,
+                # other sessions), which the kernel wakes first
+                fcntl.flock(fd, fcntl.LOCK_EX)
             end = None if self.timeout is None else time.monotonic() + self.timeout
-            while True:
+            while self.timeout is not None:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
