@@ -12,8 +12,9 @@
 """
 from dataclasses import dataclass, field
 
-# a guest whose CPU time grows by less than this share of the wall time is idle (an idle
-# TCG guest still ticks, a booting one takes what it is given)
+# a guest whose CPU demand (CPU time + time waiting for a CPU) grows by less than this
+# share of the wall time is idle: an idle TCG guest still ticks (0.7-1 % of a core,
+# measured), a booting one wants the CPU all the time, however little it gets
 MIN_CPU_SHARE = 0.02
 PANIC_MARK = "Kernel panic - not syncing"
 
@@ -121,7 +122,7 @@ class Stall:
         if idle < self.window:
             return None
         return self.act(progress, f"no progress for {idle:.0f} s (console {progress.console} bytes"
-                                  f"{'' if progress.cpu_ns is None else f', CPU {progress.cpu_ns / 1e9:.1f} s'})")
+                                  f"{'' if progress.cpu_ns is None else f', CPU demand {progress.cpu_ns / 1e9:.1f} s'})")
 
     def act(self, progress, reason):
         if progress.restarts >= self.max_restarts:

@@ -62,20 +62,22 @@ class BootLoop:
         by_id = {vm["id"]: vm for vm in vms}
         waiting = [(vm["id"], vm["host"]) for vm in vms]
         hosts = {vm["host"] for vm in vms}
-        with ThreadPoolExecutor(max_workers=min(64, 3 * len(hosts) + 2)) as pool:
-            try:
-                while waiting or self.watches or self.admission.booting or self.busy():
-                    waiting = self.admit(pool, waiting)
-                    self.drain(by_id)
-                    self.probe()
-                    self.judge()
-                    self.send_restarts(pool)
-                    self.poll(pool)
-                    self.show()
-                    time.sleep(TICK)
-            finally:
-                for watch in self.watches.values():
-                    watch.close()
+        pool = ThreadPoolExecutor(max_workers=min(64, 3 * len(hosts) + 2))
+        try:
+            while waiting or self.watches or self.admission.booting or self.busy():
+                waiting = self.admit(pool, waiting)
+                self.drain(by_id)
+                self.probe()
+                self.judge()
+                self.send_restarts(pool)
+                self.poll(pool)
+                self.show()
+                time.sleep(TICK)
+        finally:
+            for watch in self.watches.values():
+                watch.close()
+            # on Ctrl-C, do not wait for the host scripts in flight: the document goes out now
+            pool.shutdown(wait=False, cancel_futures=True)
         return self.failed
 
     # ------------------------------------------------------------ start

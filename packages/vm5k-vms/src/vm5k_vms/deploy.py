@@ -9,6 +9,7 @@ Steps, each one ssh connection per host (scripts.py), all hosts in parallel:
 4. per host: the console tails of the VMs that ended KO.
 """
 import base64
+import re
 import time
 
 from vm5k_doc import platforms, progress
@@ -222,6 +223,13 @@ def ko_waiting(dep, failed, leases):
         dep.ko(vm, "wait", why, tails.get(vm["id"]) or None)
 
 
+def reason(message):
+    """A KO message without its figures and what follows the first ';' or ':' detail:
+    'no progress for 60 s (console 0 bytes, CPU 1.2 s)' -> 'no progress for N s (...)'."""
+    short = re.sub(r"\d+(\.\d+)?", "N", message.split("; last:")[0])
+    return re.sub(r"\([^()]*\)", "(...)", short)[:120]
+
+
 def outcome(dep, min_ready):
     vms = dep.doc.get("vms", [])
     ready = sum(1 for vm in vms if vm.get("state") == "ready")
@@ -229,9 +237,9 @@ def outcome(dep, min_ready):
     restarts = getattr(dep, "restarts", 0)
     dep.ctx.log.info("%d of %d VMs ready, %d KO in %.1f s%s", ready, len(vms), len(ko),
                      time.monotonic() - dep.t0, f"; {restarts} restarts" if restarts else "")
-    if ko:
+    if ko:  # grouped by reason, whatever its figures (the records have them)
         dep.ctx.log.warning("KO: %s", progress.ko_summary(
-            (vm["id"], f"{vm['error']['step']}: {vm['error']['message']}") for vm in ko))
+            (vm["id"], f"{vm['error']['step']}: {reason(vm['error']['message'])}") for vm in ko))
     if not ko or (min_ready is not None and ready >= min_ready):
         return None
     if ready == 0:

@@ -108,10 +108,14 @@ def start_script(host, vm_ids) -> str:
 def monitor_script(host, logs: list[tuple[str, str]]) -> str:
     """How the booting VMs of a host are doing, one line each:
     `vm5k ID progress ok CONSOLE_BYTES CPU_NS [PANIC_LINE_BASE64]` (CPU_NS `-` when the
-    domain is not running). CPU times come from one `virsh domstats` for all domains."""
+    domain is not running). CPU_NS is the guest's CPU demand: the CPU time it got plus the
+    time its vCPUs waited for a host CPU (`vcpu.N.delay`), so that a guest starved by its
+    neighbours still shows it wants to run, and one stuck idle does not. From one
+    `virsh domstats` for all domains."""
     out = [header(f"progress of {len(logs)} VMs", host)]
-    out.append("cpu=$(V domstats --cpu-total --list-running 2>/dev/null | "
-               "awk -F\"[=']\" '/^Domain:/{d=$2} /cpu.time=/{print d, $2}')")
+    out.append("cpu=$(V domstats --cpu-total --vcpu --list-running 2>/dev/null | "
+               "awk -F\"[=']\" '/^Domain:/{d=$2} /cpu.time=|vcpu[.][0-9]+[.]delay=/{s[d]+=$2} "
+               "END{for (d in s) printf \"%s %.0f\\n\", d, s[d]}')")
     for vm_id, path in logs:
         v, p = quote(vm_id), quote(path)
         out.append(f"say {v} progress ok \"$(stat -c %s {p} 2>/dev/null || echo 0)\" "
