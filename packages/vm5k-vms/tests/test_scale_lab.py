@@ -1,7 +1,8 @@
 """30 VMs on 5 lab hosts with boot admission and stall detection on (issue 14): every VM
 ready, batched per host (one connection per host per step), a summary at default verbosity.
 
-On 2 cores under TCG: 30 VMs ready in 98 s (boot times 6-13 s, no restart), about 4
+On 2 cores under TCG, 4 at a time on the whole lab: 30 VMs ready in 98 s (boot times
+6-13 s, no restart), about 4
 minutes with the lab's growth to 5 hosts and back, so it is opt-in: VM5K_TEST_SCALE=1."""
 import json
 import os
@@ -47,7 +48,8 @@ def test_thirty_vms_on_five_hosts_all_ready(five_hosts, tmp_path):
     env = dict(os.environ, PATH=f"{wrapper.parent}:{os.environ['PATH']}")
     events = tmp_path / "events.ndjson"
     try:
-        proc = subprocess.run([f"{BIN}/vm5k-vms", "--events", str(events)], input=json.dumps(doc),
+        # 2 at a time per host: admission in waves (by default 8 per lab host: all 30 at once)
+        proc = subprocess.run([f"{BIN}/vm5k-vms", "--boot-slots", "2", "--events", str(events)], input=json.dumps(doc),
                               capture_output=True, text=True, timeout=1200, env=env)
         out = json.loads(proc.stdout)
         assert proc.returncode == 0, proc.stderr
@@ -60,7 +62,6 @@ def test_thirty_vms_on_five_hosts_all_ready(five_hosts, tmp_path):
         print(f"\n{N_VMS} VMs on {N_HOSTS} hosts: last ready at "
               f"{max(vm['timings']['ssh'] for vm in out['vms']):.0f} s; boot times {ready[0]:.0f}-{ready[-1]:.0f} s; "
               f"{len(restarts)} restarts {[e.get('reason') for e in restarts]}")
-        # never more guests booting at once than admission allows (4 per core, one budget)
         started = sorted((e["seconds"], e["id"]) for e in steps if e.get("step") == "started")
         readied = sorted((e["seconds"], e["id"]) for e in steps if e.get("step") == "ready")
         assert started[0][0] < readied[0][0] < started[-1][0]   # the last started after the first was ready

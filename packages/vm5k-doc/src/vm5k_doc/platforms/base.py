@@ -66,11 +66,6 @@ class Platform:
         """'kvm' or 'qemu' when the platform already knows what its hosts can run, else None."""
         return None
 
-    def shared_cpus(self):
-        """The number of CPUs all the hosts share when they share them (then one boot budget
-        covers every host), None when each host has its own."""
-        return None
-
     def move_hosts_to_vlan(self, hosts, vlan):
         """Put the hosts' ports into `vlan` (None: the default network) when the platform does
         it apart from deployment; returns {host id: what changed}."""

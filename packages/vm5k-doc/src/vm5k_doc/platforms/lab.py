@@ -117,10 +117,6 @@ class Lab(Platform):
         virt = self.status().get("virt")
         return virt if virt in ("kvm", "qemu") else None
 
-    def shared_cpus(self):
-        # every lab host is a namespace of this machine: their guests share its CPUs
-        return os.cpu_count() or 1
-
     def move_hosts_to_vlan(self, hosts, vlan):
         """The lab's `kavlan -s`: every host whose port is not in `vlan` (None: default) is
         moved; every host's address becomes the one it has there."""
