@@ -81,11 +81,5 @@ for n in $COUNTS; do
 
     vm5k-vms -q --destroy -i "$work/deployed.json" | vm5k-oar -q --release > "$work/released.json"
     rm -f "$work/deployed.json"
-    # oardel is asynchronous: wait for the job's end, or the next round's reservation is
-    # planned after this job's walltime
-    job=$(jq -r '.reservation.jobs[0].id' "$work/released.json")
-    for _ in $(seq 60); do
-        oarstat -s -j "$job" 2>/dev/null | grep -qE 'Terminated|Error' && break
-        sleep 0.5
-    done
+    wait_job_end "$work/released.json"
 done

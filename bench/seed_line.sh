@@ -51,9 +51,5 @@ for run in $(seq "$RUNS"); do
     fi
     vm5k-vms -q --destroy -i "$work/deployed.json" | vm5k-oar -q --release > "$work/released.json"
     rm -f "$work/deployed.json"
-    job=$(jq -r '.reservation.jobs[0].id' "$work/released.json")
-    for _ in $(seq 60); do   # oardel is asynchronous: wait for the job's end
-        oarstat -s -j "$job" 2>/dev/null | grep -qE 'Terminated|Error' && break
-        sleep 0.5
-    done
+    wait_job_end "$work/released.json"
 done

@@ -14,3 +14,14 @@ with_lab_lock() {
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# oardel is asynchronous: wait (30 s at most) until the job of a released document has
+# ended, or the next round's reservation is planned after its walltime
+wait_job_end() {
+    local job
+    job=$(jq -r '.reservation.jobs[0].id' "$1")
+    for _ in $(seq 60); do
+        oarstat -s -j "$job" 2>/dev/null | grep -qE 'Terminated|Error' && return 0
+        sleep 0.5
+    done
+}

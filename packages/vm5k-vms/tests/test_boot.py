@@ -20,15 +20,6 @@ def test_admission_fills_each_host_round_robin_and_refills_as_guests_are_done():
     assert adm.admit(rest) == [("vm-4", "h1")]          # one freed slot, the next of that host
 
 
-def test_a_shared_budget_caps_all_hosts_together():
-    adm = boot.Admission({"h1": 4, "h2": 4, "h3": 4}, shared=4)
-    waiting = [(f"vm-{i}", f"h{i % 3 + 1}") for i in range(30)]
-    first = adm.admit(waiting)
-    assert len(first) == 4 and {h for _, h in first} == {"h1", "h2", "h3"}
-    adm.done(first[0][0])
-    assert len(adm.admit([w for w in waiting if w not in first])) == 1
-
-
 def test_no_progress_for_the_window_restarts_then_ko_after_max_restarts():
     stall = boot.Stall(window=60, max_restarts=2)
     p = boot.Progress(started_at=0.0)

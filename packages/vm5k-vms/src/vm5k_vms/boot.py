@@ -1,10 +1,7 @@
 """Boot policy, without ssh or clocks of its own (unit-tested with a simulated clock):
 
 - **Admission**: a host boots at most `slots` guests at once; the next one starts when one
-  of them is ready (or KO), so the CPU stays busy and no guest starves. Where hosts share
-  their CPUs (the lab: every lab host is this machine), one budget covers all of them.
-  Booting 100 TCG guests at once on 2 cores gives each a fiftieth of a core: the kernel's
-  early timer check then fails ("IO-APIC + timer doesn't work!") and the guest panics.
+  of them is booted (or KO), so the CPU stays busy and no guest starves.
 - **Stall detection on progress, not on a wall clock**: a booting guest is restarted when it
   shows no progress (console output, CPU time, a DHCP lease, TCP 22) for `window` seconds,
   or at once when its console shows a kernel panic, with that as the reason; a guest that
@@ -32,11 +29,10 @@ def host_slots(host, per_core=None):
 
 
 class Admission:
-    """Which waiting guests may start now. `slots`: {host id: guests booting at once};
-    `shared`: one budget for all hosts when they share their CPUs (None: per host only)."""
+    """Which waiting guests may start now. `slots`: {host id: guests booting at once}."""
 
-    def __init__(self, slots, shared=None):
-        self.slots, self.shared = dict(slots), shared
+    def __init__(self, slots):
+        self.slots = dict(slots)
         self.booting = {}            # vm id -> host id
 
     def count(self, host=None):
@@ -50,8 +46,6 @@ class Admission:
             queues.setdefault(host, []).append(vm_id)
         while queues:
             for host in list(queues):
-                if self.shared is not None and self.count() >= self.shared:
-                    return chosen
                 if self.count(host) >= self.slots.get(host, 1):
                     del queues[host]
                     continue

@@ -197,13 +197,11 @@ def run(ctx, ssh, force=False, timeout=600.0, min_ready=None, leases=None, stall
             bar.update(defined=len(defined))
             failed = loop.run(defined)
         ko_waiting(dep, failed, leases)
-        dep.restarts = loop.counts["restarts"]
+        return outcome(dep, min_ready, loop.counts["restarts"])
     return outcome(dep, min_ready)
 
 
 def describe(admission):
-    if admission.shared is not None:
-        return f"{admission.shared} over all hosts (they share their CPUs)"
     values = sorted(set(admission.slots.values()))
     return f"{values[0]} per host" if len(values) == 1 else f"{values[0]}-{values[-1]} per host"
 
@@ -227,11 +225,10 @@ def reason(message):
     return re.sub(r"\([^()]*\)", "(...)", short)[:120]
 
 
-def outcome(dep, min_ready):
+def outcome(dep, min_ready, restarts=0):
     vms = dep.doc.get("vms", [])
     ready = sum(1 for vm in vms if vm.get("state") == "ready")
     ko = [vm for vm in vms if vm.get("state") == "KO"]
-    restarts = getattr(dep, "restarts", 0)
     dep.ctx.log.info("%d of %d VMs ready, %d KO in %.1f s%s", ready, len(vms), len(ko),
                      time.monotonic() - dep.t0, f"; {restarts} restarts" if restarts else "")
     if ko:  # grouped by reason, whatever its figures (the records have them)
