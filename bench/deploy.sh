@@ -9,7 +9,8 @@
 #   printed side by side with the ratios (and the pipeline's stages: topo+oar, net, hosts, vms); then `vm5k-vms --destroy | vm5k-oar --release`.
 # Holds the lab lock for the whole run; brings the lab up only if it is down, and then down.
 # Also vm5k-vms' peak RSS and how many VMs it restarted.
-# Env: HOSTS (3), COUNTS ("1 3 6"), MEM (128 MiB per guest), WAIT (600 s max per floor round).
+# Env: HOSTS (3), COUNTS ("1 3 6"), MEM (128 MiB per guest), WAIT (600 s max per floor round),
+# DOCS (a directory: keep each N's deployed document there, deployed-N.json, for its timings).
 # At the issue's size: COUNTS="6 30 100" HOSTS=10 bash bench/deploy.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +61,7 @@ for n in $COUNTS; do
     t4=$(now)
     rss="$(( $(tail -1 "$work/rss") / 1024 ))MB"
     restarts=$(jq '[.vms[].timings.restarted // empty] | length' "$work/deployed.json")
+    if [ -n "${DOCS:-}" ]; then mkdir -p "$DOCS" && cp "$work/deployed.json" "$DOCS/deployed-$n.json"; fi
     if [ "$status" != 0 ]; then
         echo "bench/deploy.sh: vm5k-vms exit $status for $n VMs:" >&2
         jq -c '.vms[] | select(.state != "ready") | {id, state, error}' "$work/deployed.json" >&2 || true

@@ -62,3 +62,20 @@ def test_readiness_steps_count_as_progress():
     p = boot.Progress(started_at=0.0)
     stall.moved(p, 50)        # its DHCP lease
     assert stall.check(p, 100) is None and stall.check(p, 111)[0] == "restart"
+
+
+def test_once_tcp22_is_open_only_ssh_is_progress():
+    # measured: a guest printed VMLAB-READY, opened port 22, then spun at 100 % of a core
+    # with its sshd never answering; CPU demand alone kept it "moving" until the ceiling
+    stall = boot.Stall(window=60)
+    p = boot.Progress(started_at=0.0)
+    stall.moved(p, 20, booted=True)    # TCP 22 open
+    cpu, console = 0, 100
+    for t in range(25, 80, 5):         # busy and printing, but no SSH answer
+        cpu, console = cpu + 5 * 10**9, console + 10
+        assert stall.observe(p, t, console=console, cpu_ns=cpu) is None
+    action = stall.observe(p, 80, console=console + 10, cpu_ns=cpu + 5 * 10**9)
+    assert action == ("restart", "TCP 22 open but no SSH answer for 60 s")
+    p.restarted(80, action[1])
+    assert not p.booted                # a restarted guest boots again: CPU counts again
+    assert stall.observe(p, 85, console=10, cpu_ns=10**9) is None

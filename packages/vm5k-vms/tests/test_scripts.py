@@ -70,3 +70,16 @@ def test_console_tail_comes_back_in_base64(tmp_path):
 def test_parse_line_ignores_other_output():
     assert scripts.parse_line("Domain vm-1 started") is None
     assert scripts.parse_line("vm5k vm-1 disk fail qemu-img: x y") == ("vm-1", "disk", False, "qemu-img: x y")
+
+
+def test_create_script_starts_the_first_boots_before_creating_the_rest(vm, host, tmp_path):
+    # each host's first admitted VMs start in the create script itself (no second ssh, no
+    # wait for the rest of its VMs to be created); the others are only defined
+    host["images"]["vm_dir"] = str(tmp_path / "vms")
+    fake(tmp_path, "virsh", "exit 0")
+    fake(tmp_path, "qemu-img", "exit 0")
+    plans = [plan_vm(dict(vm, id=f"vm-{i}", hostname=f"vm-{i}"), host) for i in (1, 2, 3)]
+    out = run_sh(scripts.create_script("host1.lab", plans, start={"vm-3"}), tmp_path)
+    steps = [scripts.parse_line(ln)[:2] for ln in out.stdout.splitlines()]
+    assert steps[:3] == [("vm-3", "disk"), ("vm-3", "define"), ("vm-3", "start")]
+    assert ("vm-1", "define") in steps and ("vm-1", "start") not in steps and ("vm-2", "start") not in steps

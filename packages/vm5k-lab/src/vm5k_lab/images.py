@@ -71,7 +71,8 @@ IF=$(ls /sys/class/net | grep -v '^lo$' | head -1)
 [ -n "$IF" ] && udhcpc -b -t 30 -T 1 -i "$IF" -s /etc/udhcpc.script -x hostname:"$(hostname)" >/dev/null 2>&1
 dropbear -R -E -p 22 2>>/var/log/dropbear.log
 echo "VMLAB-READY"
-while true; do setsid cttyhack sh -l; done
+# a shell that exits at once must not respawn in a tight loop (it would starve dropbear)
+while true; do setsid cttyhack sh -l; sleep 1; done
 """
 
 # The guest workload of examples/migration: writes memory at a rate over a working set.

@@ -5,7 +5,9 @@
 - **Stall detection on progress, not on a wall clock**: a booting guest is restarted when it
   shows no progress (console output, CPU time, a DHCP lease, TCP 22) for `window` seconds,
   or at once when its console shows a kernel panic, with that as the reason; a guest that
-  is slow but moving is left alone. After `max_restarts` restarts it is KO with the reason.
+  is slow but moving is left alone. Once its TCP 22 is open, only SSH answering is
+  progress: a booted guest that burns CPU without its sshd answering is stuck, not slow.
+  After `max_restarts` restarts it is KO with the reason.
 """
 from dataclasses import dataclass, field
 
@@ -71,6 +73,7 @@ class Progress:
     seen_at: float = None        # when console/cpu were last read
     restarts: int = 0
     reasons: list = field(default_factory=list)
+    booted: bool = False         # TCP 22 open: from then on only SSH answering is progress
 
     def __post_init__(self):
         if self.first_start is None:
@@ -83,6 +86,7 @@ class Progress:
         self.reasons.append(reason)
         self.started_at = self.last_progress = now
         self.console, self.cpu_ns, self.seen_at = 0, None, None
+        self.booted = False
 
 
 class Stall:
@@ -91,9 +95,10 @@ class Stall:
     def __init__(self, window=60.0, max_restarts=2):
         self.window, self.max_restarts = window, max_restarts
 
-    def moved(self, progress, now):
-        """A readiness step (lease, TCP 22) was seen: progress."""
+    def moved(self, progress, now, booted=False):
+        """A readiness step (lease, TCP 22) was seen: progress. `booted`: TCP 22 is open."""
         progress.last_progress = now
+        progress.booted = progress.booted or booted
 
     def observe(self, progress, now, console, cpu_ns, panic=None):
         """Record one report of the host (console bytes, CPU ns, a panic line or None)."""
@@ -105,7 +110,7 @@ class Stall:
             grew = grew or (cpu_ns - progress.cpu_ns) > MIN_CPU_SHARE * wall_ns
         elif cpu_ns is not None and progress.cpu_ns is None and cpu_ns > 0:
             grew = True          # first report: it has run since it started
-        if grew:
+        if grew and not progress.booted:
             progress.last_progress = now
         progress.console, progress.cpu_ns, progress.seen_at = console, cpu_ns, now
         return self.check(progress, now)
@@ -115,6 +120,8 @@ class Stall:
         idle = now - progress.last_progress
         if idle < self.window:
             return None
+        if progress.booted:
+            return self.act(progress, f"TCP 22 open but no SSH answer for {idle:.0f} s")
         return self.act(progress, f"no progress for {idle:.0f} s (console {progress.console} bytes"
                                   f"{'' if progress.cpu_ns is None else f', CPU demand {progress.cpu_ns / 1e9:.1f} s'})")
 

@@ -57,10 +57,15 @@ class BootLoop:
         return bool(self.starting or self.restarting or self.to_restart or self.polling
                     or not self.reports.empty())
 
-    def run(self, vms):
-        """Boot these defined VMs; returns the watches of those that ended KO."""
+    def run(self, vms, started=None):
+        """Boot these defined VMs, of which `started` ({vm id: monotonic time}) were started
+        already (admitted before, by the create script); returns the watches of those that
+        ended KO."""
         by_id = {vm["id"]: vm for vm in vms}
-        waiting = [(vm["id"], vm["host"]) for vm in vms]
+        started = started or {}
+        for vm_id, at in started.items():
+            self.started(by_id[vm_id], True, None, at)
+        waiting = [(vm["id"], vm["host"]) for vm in vms if vm["id"] not in started]
         hosts = {vm["host"] for vm in vms}
         pool = ThreadPoolExecutor(max_workers=min(64, 3 * len(hosts) + 2))
         try:
@@ -99,7 +104,8 @@ class BootLoop:
             self.counts["ko"] += 1
             self.dep.ko(vm, "start", message or "start failed")
             return
-        self.dep.set_state(vm, "started", "started")
+        if vm.get("state") != "started":      # the create script may have started it
+            self.dep.set_state(vm, "started", "started")
         self.counts["started"] += 1
         self.watches[vm["id"]] = Watch(vm, at, progress=boot.Progress(at))
         self.next_poll.setdefault(vm["host"], at + POLL)
@@ -154,8 +160,9 @@ class BootLoop:
             if self.readiness.step(watch, leases):
                 self.ready(watch)
             elif watch.seen - before:
-                self.stall.moved(watch.progress, self.clock())
-                if "tcp22" in watch.seen:      # booted: its sshd listens; the next may start
+                booted = "tcp22" in watch.seen   # its sshd listens: the next may start
+                self.stall.moved(watch.progress, self.clock(), booted=booted)
+                if booted:
                     self.admission.done(watch.id)
 
     def ready(self, watch):

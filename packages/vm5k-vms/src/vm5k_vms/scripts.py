@@ -79,18 +79,21 @@ def vm_dir_command(directory):
 
 
 def create_script(host, vms: list[VmPlan], start=True) -> str:
-    """(Re)create each VM: clean any old domain and files, disk, define, and start unless
-    start=False (the boot loop starts them as the host can boot them, `start_script`).
+    """(Re)create each VM: clean any old domain and files, disk, define; then start it if it
+    is in `start` (True: all). The VMs to start go first, each started as soon as it is
+    defined, so that a host's first boots do not wait for the rest to be created; the boot
+    loop starts the others as the host can boot them (`start_script`).
     The VMs of a host go one after another; a failing VM does not stop the next."""
-    out = [header(f"create {'and start ' if start else ''}{len(vms)} VMs", host)]
+    starts = {vm.id for vm in vms} if start is True else set(start or ())
+    out = [header(f"create {len(vms)} VMs, start {len(starts)}", host)]
     dirs = sorted({vm.overlay.rsplit("/", 1)[0] for vm in vms})
     out += [vm_dir_command(d) for d in dirs]
-    for vm in vms:
+    for vm in sorted(vms, key=lambda v: v.id not in starts):
         vid = quote(vm.id)
         out.append(f"\n# {vm.id}")
         out.append(f"undefine {vid}; rm -f {join(vm_files(vm.id, vm.overlay.rsplit('/', 1)[0]))}")
         out.extend(disk_commands(vm))
-        if start:
+        if vm.id in starts:
             out.append(f"try {vid} define define {quote(vm.xml_path)} {b64(domain_xml(vm))} &&")
             out.append(f"try {vid} start V start {vid}")
         else:
