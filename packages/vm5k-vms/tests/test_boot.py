@@ -28,11 +28,22 @@ def test_no_progress_for_the_window_restarts_then_ko_after_max_restarts():
     action = stall.observe(p, 66, console=100, cpu_ns=10**9 + 2 * 10**6)
     assert action[0] == "restart" and action[1].startswith("no progress for 61 s (console 100 bytes")
     p.restarted(66, action[1])
+    assert stall.observe(p, 70, console=0, cpu_ns=0) is None             # dead since its restart
     assert stall.check(p, 120) is None
-    assert stall.check(p, 127)[0] == "restart"
+    assert stall.observe(p, 127, console=0, cpu_ns=0)[0] == "restart"
     p.restarted(127, "again")
-    assert stall.check(p, 200)[0] == "ko" and p.restarts == 2
+    assert stall.observe(p, 200, console=0, cpu_ns=0)[0] == "ko" and p.restarts == 2
     assert p.first_start == 0.0
+
+
+def test_a_host_that_reports_late_does_not_make_its_guests_stalled():
+    # measured: on a loaded machine a host's report came more than a minute late; judged on
+    # the wall clock, its guests all looked stuck and were restarted (100 VMs: 56 KO)
+    stall = boot.Stall(window=60)
+    p = boot.Progress(started_at=0.0)
+    assert stall.observe(p, 10, console=100, cpu_ns=10**9) is None
+    assert stall.check(p, 500) is None              # no report since 10 s: no verdict
+    assert stall.observe(p, 500, console=100, cpu_ns=10**9)[0] == "restart"   # a report: idle
 
 
 def test_slow_but_moving_is_left_alone():
@@ -61,21 +72,23 @@ def test_readiness_steps_count_as_progress():
     stall = boot.Stall(window=60)
     p = boot.Progress(started_at=0.0)
     stall.moved(p, 50)        # its DHCP lease
-    assert stall.check(p, 100) is None and stall.check(p, 111)[0] == "restart"
+    assert stall.observe(p, 100, console=0, cpu_ns=0) is None
+    assert stall.observe(p, 111, console=0, cpu_ns=0)[0] == "restart"
 
 
 def test_once_tcp22_is_open_only_ssh_is_progress():
     # measured: a guest printed VMLAB-READY, opened port 22, then spun at 100 % of a core
     # with its sshd never answering; CPU demand alone kept it "moving" until the ceiling
+    # (the window is 3 times longer: a starved guest's SSH handshake took 45-57 s, measured)
     stall = boot.Stall(window=60)
     p = boot.Progress(started_at=0.0)
     stall.moved(p, 20, booted=True)    # TCP 22 open
     cpu, console = 0, 100
-    for t in range(25, 80, 5):         # busy and printing, but no SSH answer
+    for t in range(25, 200, 5):        # busy and printing, but no SSH answer
         cpu, console = cpu + 5 * 10**9, console + 10
         assert stall.observe(p, t, console=console, cpu_ns=cpu) is None
-    action = stall.observe(p, 80, console=console + 10, cpu_ns=cpu + 5 * 10**9)
-    assert action == ("restart", "TCP 22 open but no SSH answer for 60 s")
-    p.restarted(80, action[1])
+    action = stall.observe(p, 200, console=console + 10, cpu_ns=cpu + 5 * 10**9)
+    assert action == ("restart", "TCP 22 open but no SSH answer for 180 s")
+    p.restarted(200, action[1])
     assert not p.booted                # a restarted guest boots again: CPU counts again
-    assert stall.observe(p, 85, console=10, cpu_ns=10**9) is None
+    assert stall.observe(p, 205, console=10, cpu_ns=10**9) is None

@@ -193,7 +193,7 @@ class BootLoop:
     # ------------------------------------------------------------ stall, restart, KO
 
     def judge(self):
-        """Stall (a host that stopped reporting shows no progress either) and the ceiling."""
+        """Stall (judged at the hosts' reports) and the ceiling (also for a host that stopped reporting)."""
         now = self.clock()
         for watch in list(self.watches.values()):
             if watch.restarting:

@@ -25,7 +25,8 @@ EXAMPLES = """  vm5k-topo -n 6 | vm5k-oar -w 0:30:00 | vm5k-net | vm5k-hosts | v
               help="Seconds a VM may take from its first start to answer SSH, restarts included; then KO.")
 @click.option("--stall", type=click.FloatRange(5, 3600), default=60, show_default=True,
               help="Seconds without progress (console output, CPU time, DHCP lease, TCP 22) after which "
-                   "a booting VM is restarted (at once on a kernel panic); KO after 2 restarts.")
+                   "a booting VM is restarted (at once on a kernel panic); KO after 2 restarts. "
+                   "Once TCP 22 is open, 3 times this without an SSH answer.")
 @click.option("--boot-slots", type=click.IntRange(0, 10000), default=None, metavar="N",
               help="VMs a host boots at once (default: 4 per core under TCG, 8 under KVM). 0: all at once.")
 @click.option("--min", "min_ready", type=click.IntRange(0), default=None,
