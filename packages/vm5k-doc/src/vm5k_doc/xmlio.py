@@ -139,15 +139,21 @@ def _kept(el, known, prefix, unknown):
     return kept
 
 
+def _positive_int(host, name):
+    value = host.get(name)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{_where(host)}: <host> {name}={value!r} is not an integer") from None
+    if number < 1:
+        raise InputError(f"{_where(host)}: <host> {name}={number} is not a positive integer")
+    return number
+
+
 def _host_cpu(host, record):
     """vm5k's host `cpu`: cores, or (vm5k 2014-2015) cores x 100, kept raw as `x-cpu`."""
     value = host.get("cpu")
-    try:
-        cpu = int(value)
-    except ValueError:
-        raise InputError(f"{_where(host)}: <host> cpu={value!r} is not an integer") from None
-    if cpu < 1:
-        raise InputError(f"{_where(host)}: <host> cpu={cpu} is not a positive integer")
+    cpu = _positive_int(host, "cpu")
     if cpu >= CPU_PERCENT and cpu % CPU_PERCENT == 0:
         record["cores"], record[own_key("cpu")] = cpu // CPU_PERCENT, value
     else:
@@ -166,12 +172,7 @@ def _host_mem(host, record):
     """vm5k's host `mem`: MB of 10^6 bytes (ram_size / 10**6) as mem_mb (MiB); the raw value is
     kept as `x-mem` when writing mem_mb back in MB would not give it again."""
     value = host.get("mem")
-    try:
-        mb = int(value)
-    except ValueError:
-        raise InputError(f"{_where(host)}: <host> mem={value!r} is not an integer") from None
-    if mb < 1:
-        raise InputError(f"{_where(host)}: <host> mem={mb} is not a positive integer")
+    mb = _positive_int(host, "mem")
     record["mem_mb"] = max(mib_of_mb(mb), 1)
     if str(mb_of_mib(record["mem_mb"])) != value:
         record[own_key("mem")] = value
