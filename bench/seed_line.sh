@@ -6,7 +6,7 @@
 # restarts (and why), stderr lines of the whole pipe at default verbosity; then
 # `vm5k-vms --destroy | vm5k-oar --release`.
 # Holds the lab lock; brings the lab to HOSTS hosts (back down after, if it was down).
-# Env: N (100), HOSTS (10), RUNS (3).
+# Env: N (100), HOSTS (10), RUNS (3), DOCS (a directory: keep each run's document, deployed-RUN.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -45,6 +45,7 @@ for run in $(seq "$RUNS"); do
     printf '%-4s %5s %9s %8ss %8ss %8s %13s   %s\n' "$run" "$status" "$ready/$N" "$(secs "$t0" "$t1")" "$vms_s" \
         "$restarts" "$(wc -l < "$work/stderr")" \
         "$(jq -r '[.vms[] | select(.timings.restarted) | .id] | join(" ")' "$work/deployed.json")"
+    if [ -n "${DOCS:-}" ]; then mkdir -p "$DOCS" && cp "$work/deployed.json" "$DOCS/deployed-$run.json"; fi
     if [ "$run" = 1 ]; then sed 's/^/    | /' "$work/stderr"; fi
     if [ "$status" != 0 ]; then
         jq -c '.vms[] | select(.state != "ready") | {id, host, error}' "$work/deployed.json" | head -5 >&2
