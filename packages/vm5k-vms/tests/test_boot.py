@@ -3,10 +3,11 @@ from vm5k_vms import boot
 
 
 def test_slots_from_cores_and_virt():
-    assert boot.host_slots({"cores": 8, "virt": "qemu"}) == 32
+    assert boot.host_slots({"cores": 8, "virt": "qemu"}) == 64
     assert boot.host_slots({"cores": 8, "virt": "kvm"}) == 64
-    assert boot.host_slots({}) == 4
-    assert boot.host_slots({"cores": 0}) == 4
+    assert boot.host_slots({}) == 8
+    assert boot.host_slots({"cores": 0}) == 8
+    assert boot.host_slots({"cores": 2}, per_core=1) == 2
 
 
 def test_admission_fills_each_host_round_robin_and_refills_as_guests_are_done():

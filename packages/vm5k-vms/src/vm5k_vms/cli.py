@@ -28,7 +28,7 @@ EXAMPLES = """  vm5k-topo -n 6 | vm5k-oar -w 0:30:00 | vm5k-net | vm5k-hosts | v
                    "a booting VM is restarted (at once on a kernel panic); KO after 2 restarts. "
                    "Once TCP 22 is open, 3 times this without an SSH answer.")
 @click.option("--boot-slots", type=click.IntRange(0, 10000), default=None, metavar="N",
-              help="VMs a host boots at once (default: 4 per core under TCG, 8 under KVM). 0: all at once.")
+              help="VMs a host boots at once (default: 8 per core). 0: all at once.")
 @click.option("--min", "min_ready", type=click.IntRange(0), default=None,
               help="Exit 0 if at least N VMs are ready (default: all).")
 @click.option("--leases", metavar="FILE",
