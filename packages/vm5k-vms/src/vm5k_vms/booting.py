@@ -4,7 +4,10 @@ restart the stuck and the panicked, until every VM is ready or KO.
 One thread (this loop) owns every VM record; the per-host scripts run in a thread pool
 and report through a queue. Per host and step, one ssh connection at a time:
 
-    start     the VMs admission lets in (boot.Admission), as a batch
+    create    disks and domains of the host's VMs; the first ones admission lets in are
+              started as soon as they are defined (no second connection); the loop probes
+              and admits meanwhile (a host's creation takes minutes on a loaded machine)
+    start     the next VMs admission lets in (boot.Admission), as a batch
     progress  every POLL seconds while the host has booting VMs: console bytes, CPU time
               and a panic line of each (scripts.monitor_script), judged by boot.Stall
     restart   the VMs Stall gives up on, as a batch
@@ -27,7 +30,10 @@ class BootLoop:
     def __init__(self, dep, readiness, admission, stall, timeout, bar=None, clock=time.monotonic):
         self.dep, self.readiness, self.admission, self.stall = dep, readiness, admission, stall
         self.timeout, self.bar, self.clock = timeout, bar, clock
-        self.reports = queue.Queue()    # (kind, host, vm id, ok, rest, at) from the workers
+        self.reports = queue.Queue()    # (kind, host, vm id, step, ok, rest, at) from the workers
+        self.creating = {}              # host -> vm ids its create script has not defined (or started) yet
+        self.first = set()              # vm ids the create scripts start themselves
+        self.waiting = []               # (vm id, host) defined, waiting for admission
         self.starting = {}              # host -> vm ids of its start batch in flight
         self.restarting = {}            # host -> vm ids of its restart batch in flight
         self.to_restart = {}            # host -> vm ids decided, not sent yet
@@ -35,9 +41,9 @@ class BootLoop:
         self.next_poll = {}
         self.watches = {}               # vm id -> Watch, for started VMs not ready nor KO
         self.failed = []
-        self.counts = {"started": 0, "ready": 0, "ko": 0, "restarts": 0}
+        self.counts = {"defined": 0, "started": 0, "ready": 0, "ko": 0, "restarts": 0}
 
-    def submit(self, pool, host, kind, script):
+    def submit(self, pool, host, kind, script, timeout=300):
         """Run one host's script in the pool; its lines, then its end, come as reports."""
         def work():
             result = None
@@ -45,32 +51,35 @@ class BootLoop:
                 def on_line(_, line):
                     parsed = scripts.parse_line(line)
                     if parsed:
-                        self.reports.put((kind, host, parsed[0], parsed[2], parsed[3], self.clock()))
+                        self.reports.put((kind, host, *parsed, self.clock()))
                 result = self.dep.run_per_host(kind, lambda h, group: script, [{"host": host}],
-                                               on_line=on_line, timeout=300)[host]
+                                               on_line=on_line, timeout=timeout)[host]
             finally:
                 ok, error = (result.ok, result.error()) if result else (False, "the script did not run")
-                self.reports.put((kind + "-done", host, None, ok, error, self.clock()))
+                self.reports.put((kind + "-done", host, None, None, ok, error, self.clock()))
         pool.submit(work)
 
     def busy(self):
-        return bool(self.starting or self.restarting or self.to_restart or self.polling
-                    or not self.reports.empty())
+        return bool(self.creating or self.starting or self.restarting or self.to_restart
+                    or self.polling or not self.reports.empty())
 
-    def run(self, vms, started=None):
-        """Boot these defined VMs, of which `started` ({vm id: monotonic time}) were started
-        already (admitted before, by the create script); returns the watches of those that
-        ended KO."""
+    def run(self, vms, create_script):
+        """Create and boot these VMs; `create_script(host, vms, start=vm ids)` makes a host's
+        create script. Returns the watches of those that ended KO."""
         by_id = {vm["id"]: vm for vm in vms}
-        started = started or {}
-        for vm_id, at in started.items():
-            self.started(by_id[vm_id], True, None, at)
-        waiting = [(vm["id"], vm["host"]) for vm in vms if vm["id"] not in started]
-        hosts = {vm["host"] for vm in vms}
-        pool = ThreadPoolExecutor(max_workers=min(64, 3 * len(hosts) + 2))
+        hosts = sorted({vm["host"] for vm in vms})
+        # per host at most a create, a start or restart, and a progress report at once
+        pool = ThreadPoolExecutor(max_workers=min(512, 3 * len(hosts) + 2))
+        self.first = {v for v, _ in self.admission.admit([(vm["id"], vm["host"]) for vm in vms])}
+        for host in hosts:
+            group = [vm for vm in vms if vm["host"] == host]
+            self.creating[host] = {vm["id"] for vm in group}
+            # a loaded host's creation took minutes (10 VMs: 194 s): the ceiling, not 300 s
+            self.submit(pool, host, "create", create_script(host, group, self.first),
+                        timeout=max(300, self.timeout))
         try:
-            while waiting or self.watches or self.admission.booting or self.busy():
-                waiting = self.admit(pool, waiting)
+            while self.waiting or self.watches or self.admission.booting or self.busy():
+                self.waiting = self.admit(pool, self.waiting)
                 self.drain(by_id)
                 self.probe()
                 self.judge()
@@ -85,7 +94,28 @@ class BootLoop:
             pool.shutdown(wait=False, cancel_futures=True)
         return self.failed
 
-    # ------------------------------------------------------------ start
+    # ------------------------------------------------------------ create, start
+
+    def created(self, vm, step, ok, message, at):
+        """One line of a host's create script: disk, seed, define, and start for its first VMs."""
+        vm_id = vm["id"]
+        if not ok:
+            self.creating[vm["host"]].discard(vm_id)
+            self.create_failed(vm, step, message or f"{step} failed")
+        elif step == "define":
+            self.dep.set_state(vm, "defined", "defined")
+            self.counts["defined"] += 1
+            if vm_id not in self.first:
+                self.creating[vm["host"]].discard(vm_id)
+                self.waiting.append((vm_id, vm["host"]))
+        elif step == "start":
+            self.creating[vm["host"]].discard(vm_id)
+            self.started(vm, True, None, at)
+
+    def create_failed(self, vm, step, message):
+        self.admission.done(vm["id"])
+        self.counts["ko"] += 1
+        self.dep.ko(vm, step, message)
 
     def admit(self, pool, waiting):
         free = [(v, h) for v, h in waiting if h not in self.starting]
@@ -100,12 +130,9 @@ class BootLoop:
 
     def started(self, vm, ok, message, at):
         if not ok:
-            self.admission.done(vm["id"])
-            self.counts["ko"] += 1
-            self.dep.ko(vm, "start", message or "start failed")
+            self.create_failed(vm, "start", message or "start failed")
             return
-        if vm.get("state") != "started":      # the create script may have started it
-            self.dep.set_state(vm, "started", "started")
+        self.dep.set_state(vm, "started", "started")
         self.counts["started"] += 1
         self.watches[vm["id"]] = Watch(vm, at, progress=boot.Progress(at))
         self.next_poll.setdefault(vm["host"], at + POLL)
@@ -115,7 +142,7 @@ class BootLoop:
     def drain(self, by_id):
         while True:
             try:
-                kind, host, vm_id, ok, rest, at = self.reports.get_nowait()
+                kind, host, vm_id, step, ok, rest, at = self.reports.get_nowait()
             except queue.Empty:
                 return
             if kind.endswith("-done"):
@@ -124,7 +151,9 @@ class BootLoop:
             vm = by_id.get(vm_id)
             if vm is None or vm.get("host") != host:
                 continue
-            if kind == "start" and vm_id in self.starting.get(host, ()):
+            if kind == "create" and vm_id in self.creating.get(host, ()):
+                self.created(vm, step, ok, rest, at)
+            elif kind == "start" and vm_id in self.starting.get(host, ()):
                 self.starting[host].discard(vm_id)
                 self.started(vm, ok, rest, at)
             elif kind == "restart" and vm_id in self.restarting.get(host, ()):
@@ -140,7 +169,10 @@ class BootLoop:
     def host_done(self, kind, host, ok, error, by_id):
         """A host's script ended: the VMs it said nothing of failed with it."""
         why = error or "the host's script stopped before this VM"
-        if kind == "start":
+        if kind == "create":
+            for vm_id in self.creating.pop(host, ()):
+                self.create_failed(by_id[vm_id], "create", why)
+        elif kind == "start":
             for vm_id in self.starting.pop(host, ()):
                 self.started(by_id[vm_id], False, why, self.clock())
         elif kind == "restart":
@@ -248,5 +280,5 @@ class BootLoop:
 
     def show(self):
         if self.bar is not None:
-            self.bar.update(started=self.counts["started"], ready=self.counts["ready"],
+            self.bar.update(defined=self.counts["defined"], started=self.counts["started"], ready=self.counts["ready"],
                             ko=self.counts["ko"], restarts=self.counts["restarts"])

@@ -110,38 +110,15 @@ def select(dep, force):
     return todo
 
 
-def create(dep, vms, public_key, start=()):
-    """Step 2: disks and domains; the VMs in `start` (each host's first boots) are started
-    as soon as they are defined, in the same script; the boot loop starts the others."""
-    plans, by_id = {}, {vm["id"]: vm for vm in vms}
+def plans_for(dep, vms, public_key):
+    """Step 2's input: each VM's plan (paths, disk, domain); the VMs reset to be created."""
+    plans = {}
     for vm in vms:
         vm.pop("error", None)
         vm["timings"] = {}
         plans[vm["id"]] = plan_vm(vm, dep.hosts[vm["host"]], public_key)
         vm["state"] = vm.get("state") if vm.get("state") in ("placed", "addressed") else "addressed"
-
-    def on_line(host, line):
-        parsed = scripts.parse_line(line)
-        if not parsed or parsed[0] not in by_id:
-            return
-        vm_id, step, ok, rest = parsed
-        vm = by_id[vm_id]
-        if not ok:
-            dep.ko(vm, step, rest or f"{step} failed")
-        elif step == "define":
-            dep.set_state(vm, "defined", "defined")
-        elif step == "start":
-            dep.set_state(vm, "started", "started")
-            started[vm_id] = time.monotonic()
-
-    started = {}
-    results = dep.run_per_host("create", lambda h, group: scripts.create_script(
-        h, [plans[v["id"]] for v in group], start=start), vms, on_line=on_line)
-    for host, result in results.items():
-        for vm in vms:
-            if vm["host"] == host and vm.get("state") not in ("defined", "started", "KO"):
-                dep.ko(vm, "create", result.error() or "the host's script stopped before this VM")
-    return [vm for vm in vms if vm.get("state") in ("defined", "started")], started
+    return plans
 
 
 def admission_for(dep, vms, boot_slots=None):
@@ -196,14 +173,11 @@ def run(ctx, ssh, force=False, timeout=600.0, min_ready=None, leases=None, stall
                      len({v["host"] for v in todo}), describe(admission))
         readiness = Readiness(ssh, dep.t0, dep.emit, leases_path=leases)
         loop = BootLoop(dep, readiness, admission, boot.Stall(window=stall), timeout)
+        plans = plans_for(dep, todo, public_key)
         with ctx.progress("VMs", total=len(todo)) as bar:
             loop.bar = bar
-            first = {vm_id for vm_id, _ in admission.admit([(v["id"], v["host"]) for v in todo])}
-            defined, started = create(dep, todo, public_key, start=first)
-            for vm_id in first - set(started):
-                admission.done(vm_id)      # KO at its creation or start: its slot is free
-            bar.update(defined=len(defined))
-            failed = loop.run(defined, started)
+            failed = loop.run(todo, lambda host, group, start: scripts.create_script(
+                host, [plans[v["id"]] for v in group], start=start))
         ko_waiting(dep, failed, leases)
         return outcome(dep, min_ready, loop.counts["restarts"])
     return outcome(dep, min_ready)
