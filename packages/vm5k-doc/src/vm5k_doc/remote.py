@@ -106,6 +106,7 @@ def run_scripts(ssh, scripts, on_line=None, timeout=600, on_done=None):
             kill(proc)
 
         timer = threading.Timer(timeout, timed_out)
+        timer.daemon = True   # a script left behind (a stage's ending) must not hold the exit
         timer.start()
         err = []
         err_thread = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)

@@ -16,8 +16,8 @@ Readiness (lease, TCP 22, SSH answers with its name) is probed from the control 
 (readiness.py), without a process until TCP 22 opens.
 """
 import queue
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from . import boot, scripts
 from .plan import vm_dir_of
@@ -44,9 +44,12 @@ class BootLoop:
         self.counts = {"defined": 0, "started": 0, "ready": 0, "ko": 0, "restarts": 0}
 
     def submit(self, pool, host, kind, script, timeout=300):
-        """Run one host's script in the pool; its lines, then its end, come as reports."""
+        """Run one host's script in a daemon thread, at most `pool` (a semaphore) at once; its
+        lines, then its end, come as reports. Daemon: the stage does not wait, at its end or
+        on Ctrl-C, for a progress report still in flight (its document goes out at once)."""
         def work():
             result = None
+            pool.acquire()
             try:
                 def on_line(_, line):
                     parsed = scripts.parse_line(line)
@@ -55,13 +58,15 @@ class BootLoop:
                 result = self.dep.run_per_host(kind, lambda h, group: script, [{"host": host}],
                                                on_line=on_line, timeout=timeout)[host]
             finally:
+                pool.release()
                 ok, error = (result.ok, result.error()) if result else (False, "the script did not run")
                 self.reports.put((kind + "-done", host, None, None, ok, error, self.clock()))
-        pool.submit(work)
+        threading.Thread(target=work, daemon=True).start()
 
     def busy(self):
+        """Host scripts the loop must see the end of (not progress reports: information only)."""
         return bool(self.creating or self.starting or self.restarting or self.to_restart
-                    or self.polling or not self.reports.empty())
+                    or not self.reports.empty())
 
     def run(self, vms, create_script):
         """Create and boot these VMs; `create_script(host, vms, start=vm ids)` makes a host's
@@ -69,7 +74,7 @@ class BootLoop:
         by_id = {vm["id"]: vm for vm in vms}
         hosts = sorted({vm["host"] for vm in vms})
         # per host at most a create, a start or restart, and a progress report at once
-        pool = ThreadPoolExecutor(max_workers=min(512, 3 * len(hosts) + 2))
+        pool = threading.Semaphore(min(512, 3 * len(hosts) + 2))
         self.first = {v for v, _ in self.admission.admit([(vm["id"], vm["host"]) for vm in vms])}
         for host in hosts:
             group = [vm for vm in vms if vm["host"] == host]
@@ -90,8 +95,6 @@ class BootLoop:
         finally:
             for watch in self.watches.values():
                 watch.close()
-            # on Ctrl-C, do not wait for the host scripts in flight: the document goes out now
-            pool.shutdown(wait=False, cancel_futures=True)
         return self.failed
 
     # ------------------------------------------------------------ create, start
