@@ -208,17 +208,20 @@ class Sweep:
         new = cls(d, {"format": FORMAT, "grid": grid, "filters": list(filters), "command": list(command)})
         want = new.spec
         stored = cls._stored(d)
-        if stored is None and d.exists() and any(p.name != "lock" for p in d.iterdir()):
-            raise InputError(f"{d}: not empty and not a vm5k-sweep directory (no sweep.json)")
         if stored is None:
             if not command:
                 raise InputError(f"no command: give it after --, e.g. `vm5k-sweep run {d} -p n=1,2 -- echo {{n}}`")
+            if not create or not (d / "lock").exists():
+                cls._check_empty(d)   # a foreign directory is left untouched (no lock file made)
             if not create:
                 return new
         d.mkdir(parents=True, exist_ok=True)
         with _flock(d / "lock"):  # two invocations creating the same DIR agree on one spec
             stored = cls._stored(d)
             if stored is None:
+                # under the lock: outside it, another invocation's sweep.json being written
+                # made the directory look foreign (seen in CI: one of two concurrent runs failed)
+                cls._check_empty(d)
                 want["created"] = now()
                 write_json(d / "sweep.json", want)
                 return new
@@ -228,6 +231,11 @@ class Sweep:
                 if stored.spec[k] != want[k]:
                     raise InputError(f"{d} holds another sweep: its {k} differs ({json.dumps(stored.spec[k])}); use another DIR")
         return stored
+
+    @staticmethod
+    def _check_empty(d):
+        if d.exists() and any(p.name != "lock" for p in d.iterdir()):
+            raise InputError(f"{d}: not empty and not a vm5k-sweep directory (no sweep.json)")
 
     @classmethod
     def _stored(cls, d):
