@@ -67,9 +67,9 @@ def test_migrate_one_vm_between_two_lab_hosts(lab, tmp_path):
         moved = sh(f"vm5k-vms --migrate vm-1={dest} --events events.ndjson -i deployed.json -o migrated.json",
                    tmp_path, timeout=180)
         t_migrate = time.monotonic() - t1
-        assert moved.returncode == 0, moved.stderr[-3000:]
         doc = json.loads((tmp_path / "migrated.json").read_text())
         vm = next(v for v in doc["vms"] if v["id"] == "vm-1")
+        assert moved.returncode == 0, (moved.stderr[-3000:], vm)     # vm: its state and error
         other = next(v for v in doc["vms"] if v["id"] == "vm-2")
         assert vm["host"] == dest and vm["state"] == "ready", vm
         assert other["state"] == "ready", other                       # the other VM is untouched

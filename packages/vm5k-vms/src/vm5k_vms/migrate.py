@@ -101,13 +101,25 @@ def migrate_one(dep, vm, dest_id):
     return None, {"migration": round(seconds, 2), "downtime": downtime(pings)}
 
 
-def answers_ssh(ssh, vm, tries=10):
-    for _ in range(tries):
-        probe = subprocess.run(ssh.argv(vm["ip"], "hostname"), capture_output=True, text=True, timeout=30)
-        if probe.returncode == 0 and short(probe.stdout.strip()) == short(vm.get("hostname") or vm["id"]):
-            return True
+def answers_ssh(ssh, vm, within=60.0):
+    """None once the VM answers SSH with its own name, else what the last probe said. A TCG
+    guest on a loaded machine can take tens of seconds to answer after its switch-over."""
+    deadline, last = time.monotonic() + within, "no answer"
+    expected = short(vm.get("hostname") or vm["id"])
+    while True:
+        try:
+            probe = subprocess.run(ssh.argv(vm["ip"], "hostname"), capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            last = "ssh hostname: no answer in 30 s"
+        else:
+            answer = probe.stdout.strip()
+            if probe.returncode == 0 and short(answer) == expected:
+                return None
+            lines = [ln for ln in probe.stderr.strip().splitlines() if ln.strip()]
+            last = f"answers as {answer!r}" if probe.returncode == 0 else (lines[-1] if lines else f"ssh exit {probe.returncode}")
+        if time.monotonic() >= deadline:
+            return last
         time.sleep(1)
-    return False
 
 
 def run(ctx, ssh, pairs):
@@ -132,11 +144,13 @@ def run(ctx, ssh, pairs):
             continue
         source = vm["host"]
         error, timings = migrate_one(dep, vm, dest_id)
-        if error is None and not answers_ssh(ssh, vm):
-            error = "migrated but does not answer SSH"
+        if error is None:
+            silent = answers_ssh(ssh, vm)
+            error = silent and f"migrated but does not answer SSH: {silent}"
         if error:
             failures += 1
             dep.ko(vm, "migrate", error)
+            ctx.log.warning("KO: %s (%s -> %s): %s", vm_id, source, dest_id, error)
             continue
         vm.setdefault("timings", {}).update(timings)
         dep.emit(vm, "migrated", source=source, **timings)
