@@ -1,6 +1,6 @@
 """examples/migration: the precopy model, the parsers (workload calibration, libvirt's job
 stats), the table and the plot (no lab), the workload itself (built and run here), and
-QUICK mode on the lab (opt-in: VM5K_MIGRATION=1, ~5 min)."""
+QUICK mode on the lab (opt-in: VM5K_MIGRATION=1, ~8 min)."""
 import csv
 import json
 import math
@@ -208,7 +208,7 @@ def test_workload_keeps_its_rate_and_calibrates(dirty):
 
 @pytest.mark.lab
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("VM5K_MIGRATION") != "1", reason="opt-in: VM5K_MIGRATION=1 (~5 min on the lab)")
+@pytest.mark.skipif(os.environ.get("VM5K_MIGRATION") != "1", reason="opt-in: VM5K_MIGRATION=1 (~8 min on the lab)")
 def test_quick_sweep_on_the_lab(lab, tmp_path):
     out = tmp_path / "out"
     p = subprocess.run([str(EXAMPLE / "run.sh")], env={**os.environ, "QUICK": "1", "OUT": str(out)},

@@ -234,7 +234,8 @@ def plot(rows, out, m=None, ws=None, limit=DOWNTIME_LIMIT):
                     ax.plot(*zip(*fin, strict=True), color=c, linestyle=style, label=f"{what}, M={m:.0f} MB, B={b:g} MB/s")
                     ymodel = max(y for x, y in fin if x <= xmax)
                     ymax = max(ymax, min(ymodel, max(3 * ymax, 30)))
-            ax.axvline(b, color="grey", linestyle="-", linewidth=0.5)
+            ax.axvline(b, color="grey", linestyle="-", linewidth=0.5,
+                       label="D = B: precopy never converges" if b == min(bs) else None)
     ax.set_xlabel("dirty rate D (MB/s, MiB)")
     ax.set_ylabel("migration time, memory phase (s)")
     ax.set_ylim(0, ymax * 1.1 or 1)

@@ -3,7 +3,7 @@
 # once, sweep, then OUT/migration.csv and OUT/migration.png (measured points, precopy model).
 #
 #   examples/migration/run.sh                        # the full sweep (see RATES, BANDWIDTHS...)
-#   QUICK=1 OUT=/tmp/mig examples/migration/run.sh   # 4 dirty rates, 1 bandwidth, ~5 min
+#   QUICK=1 OUT=/tmp/mig examples/migration/run.sh   # 4 dirty rates, 1 bandwidth, ~8 min
 #
 # Rerun it after a crash or Ctrl-C: the reservation (OUT/reserved.json) and the finished
 # combinations (OUT/sweep) are kept, only what is missing runs. KEEP=1 keeps the job at the end.

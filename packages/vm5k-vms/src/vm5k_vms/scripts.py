@@ -25,6 +25,17 @@ try() {
 }
 put() { printf '%s' "$2" | base64 -d > "$1"; }
 undefine() { V destroy "$1" >/dev/null 2>&1; V undefine "$1" >/dev/null 2>&1; true; }
+# defined VM: is VM a domain of this host? Asked once per script: a new VM then costs no
+# virsh call to undefine (each is a libvirtd connection, ~40 ms of CPU, on a machine busy
+# booting guests). When virsh cannot list, every VM may be one.
+_defined=
+defined() {
+    if [ -z "$_defined" ]; then
+        if _list=$(V list --all --name 2>/dev/null); then _defined=" $(printf '%s' "$_list" | tr '\n' ' ') "
+        else _defined=unknown; fi
+    fi
+    case "$_defined" in unknown|*" $1 "*) return 0;; esac; return 1
+}
 define() { put "$1" "$2" && V define "$1" >/dev/null; }
 restart() { V destroy "$1" >/dev/null 2>&1; V start "$1" >/dev/null; }
 seed() { # ISO DIR-CONTENTS...: a NoCloud seed (volume label cidata)
@@ -91,7 +102,7 @@ def create_script(host, vms: list[VmPlan], start=True) -> str:
     for vm in sorted(vms, key=lambda v: v.id not in starts):
         vid = quote(vm.id)
         out.append(f"\n# {vm.id}")
-        out.append(f"undefine {vid}; rm -f {join(vm_files(vm.id, vm.overlay.rsplit('/', 1)[0]))}")
+        out.append(f"defined {vid} && undefine {vid}; rm -f {join(vm_files(vm.id, vm.overlay.rsplit('/', 1)[0]))}")
         out.extend(disk_commands(vm))
         if vm.id in starts:
             out.append(f"try {vid} define define {quote(vm.xml_path)} {b64(domain_xml(vm))} &&")
