@@ -98,3 +98,18 @@ def test_a_command_that_reads_stdin_does_not_eat_the_script(ssh):
     script = "echo before\ncat\nread line || echo eof\n" + "".join(f"echo {i}\n" for i in range(3000))
     lines = remote.run_scripts(ssh, {"h": ("h", script)})["h"].lines
     assert lines[:2] == ["before", "eof"] and lines[-1] == "2999" and len(lines) == 3002
+
+
+def test_a_script_that_reports_until_told_to_stop_is_killed_when_stop_is_set(ssh):
+    import threading
+    stop, lines = threading.Event(), []
+
+    def on_line(_, line):
+        lines.append(line)
+        if len(lines) == 3:
+            stop.set()
+    start = time.monotonic()
+    result = remote.run_scripts(ssh, {"h": ("h", "while :; do echo tick; sleep 0.1; done")},
+                                on_line=on_line, timeout=60, stop=stop)["h"]
+    assert time.monotonic() - start < 10 and 3 <= len(lines) <= 5
+    assert result.returncode == -9 and result.timed_out is None

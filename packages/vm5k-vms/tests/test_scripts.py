@@ -83,3 +83,35 @@ def test_create_script_starts_the_first_boots_before_creating_the_rest(vm, host,
     steps = [scripts.parse_line(ln)[:2] for ln in out.stdout.splitlines()]
     assert steps[:3] == [("vm-3", "disk"), ("vm-3", "define"), ("vm-3", "start")]
     assert ("vm-1", "define") in steps and ("vm-1", "start") not in steps and ("vm-2", "start") not in steps
+
+
+def test_monitor_reports_every_vm_of_the_directory_each_tick(tmp_path):
+    d = tmp_path / "vms"
+    d.mkdir()
+    (d / "vm-1.console.log").write_text("booting\n")
+    (d / "vm-2.console.log").write_text("x\nKernel panic - not syncing: IO-APIC + timer doesn't work!\n")
+    (d / "vm-3.console.log").write_text("")
+    # domstats: vm-1 ran 1000 ns and waited 500 for a CPU; vm-2 ran 7; vm-3 is not running
+    fake(tmp_path, "virsh", "printf \"Domain: 'vm-1'\\n  cpu.time=1000\\n  vcpu.0.delay=500\\nDomain: 'vm-2'\\n  cpu.time=7\\n\"")
+    out = run_sh(scripts.monitor_script("h", str(d), every=0.01, ticks=2), tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = [scripts.parse_line(ln) for ln in out.stdout.splitlines()]
+    assert [ln for ln in lines if ln[0] == "-"] == [("-", "tick", True, "")] * 2     # one heartbeat per tick
+    reports = {ln[0]: scripts.parse_progress(ln[3]) for ln in lines[:4] if ln[1] == "progress"}
+    assert reports["vm-1"] == (8, 1500, None)
+    assert reports["vm-2"] == (60, 7, "Kernel panic - not syncing: IO-APIC + timer doesn't work!")
+    assert reports["vm-3"] == (0, None, None)
+    assert len(lines) == 8
+
+
+def test_create_script_asks_once_which_domains_exist(vm, host, tmp_path):
+    # a new VM costs no destroy/undefine call; one that exists is undefined first
+    host["images"]["vm_dir"] = str(tmp_path / "vms")
+    calls = tmp_path / "calls"
+    fake(tmp_path, "virsh", f'echo "$*" >> {calls}; case "$*" in *"list --all --name"*) echo vm-2;; esac; exit 0')
+    fake(tmp_path, "qemu-img", "exit 0")
+    plans = [plan_vm(dict(vm, id=f"vm-{i}", hostname=f"vm-{i}"), host) for i in (1, 2, 3)]
+    run_sh(scripts.create_script("host1.lab", plans), tmp_path)
+    made = calls.read_text().splitlines()
+    assert sum("list --all" in c for c in made) == 1
+    assert [c.split()[-2:] for c in made if "undefine" in c or "destroy" in c] == [["destroy", "vm-2"], ["undefine", "vm-2"]]

@@ -80,12 +80,13 @@ def kill(proc):
         pass
 
 
-def run_scripts(ssh, scripts, on_line=None, timeout=600, on_done=None):
+def run_scripts(ssh, scripts, on_line=None, timeout=600, on_done=None, stop=None):
     """scripts: {name: (address, script text)}; returns a GroupResult {name: HostResult}.
 
     on_line(name, line) is called from the reader threads (under one lock) as lines
     arrive; on_done(name, result) as each host finishes (progress counts). A host that
-    does not finish within `timeout` is killed (returncode -9).
+    does not finish within `timeout` is killed (returncode -9); so is every one once `stop`
+    (a threading.Event) is set: a script that reports until told to stop.
     """
     results, lock, threads, procs = GroupResult(), threading.Lock(), [], []
 
@@ -108,6 +109,8 @@ def run_scripts(ssh, scripts, on_line=None, timeout=600, on_done=None):
         timer = threading.Timer(timeout, timed_out)
         timer.daemon = True   # a script left behind (a stage's ending) must not hold the exit
         timer.start()
+        if stop is not None:
+            threading.Thread(target=lambda: stop.wait() and proc.poll() is None and kill(proc), daemon=True).start()
         err = []
         err_thread = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
         err_thread.start()

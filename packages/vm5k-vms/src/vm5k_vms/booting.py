@@ -8,8 +8,9 @@ and report through a queue. Per host and step, one ssh connection at a time:
               started as soon as they are defined (no second connection); the loop probes
               and admits meanwhile (a host's creation takes minutes on a loaded machine)
     start     the next VMs admission lets in (boot.Admission), as a batch
-    progress  every POLL seconds while the host has booting VMs: console bytes, CPU time
-              and a panic line of each (scripts.monitor_script), judged by boot.Stall
+    progress  one session while the host has booting VMs, a report every POLL seconds:
+              console bytes, CPU time and a panic line of each (scripts.monitor_script),
+              judged by boot.Stall; stopped (killed) when the host has none left
     restart   the VMs Stall gives up on, as a batch
 
 Readiness (lease, TCP 22, SSH answers with its name) is probed from the control node
@@ -23,7 +24,7 @@ from . import boot, scripts
 from .plan import vm_dir_of
 from .readiness import TICK, Watch
 
-POLL = 15.0  # seconds between two progress reports of one host (each costs the host an ssh and a virsh)
+POLL = 15.0  # seconds between two progress reports of one host (each costs the host a virsh)
 
 
 class BootLoop:
@@ -37,30 +38,31 @@ class BootLoop:
         self.starting = {}              # host -> vm ids of its start batch in flight
         self.restarting = {}            # host -> vm ids of its restart batch in flight
         self.to_restart = {}            # host -> vm ids decided, not sent yet
-        self.polling = set()            # hosts whose progress report is in flight
-        self.next_poll = {}
+        self.monitors = {}              # host -> the Event that stops its progress reports
+        self.live = set()               # those Events whose session has not ended yet
+        self.next_poll = {}             # host -> when its monitor may start (again)
         self.watches = {}               # vm id -> Watch, for started VMs not ready nor KO
         self.failed = []
         self.counts = {"defined": 0, "started": 0, "ready": 0, "ko": 0, "restarts": 0}
 
-    def submit(self, pool, host, kind, script, timeout=300):
-        """Run one host's script in a daemon thread, at most `pool` (a semaphore) at once; its
+    def submit(self, slots, host, kind, script, timeout=300, stop=None):
+        """Run one host's script in a daemon thread, at most `slots` (a semaphore) at once; its
         lines, then its end, come as reports. Daemon: the stage does not wait, at its end or
         on Ctrl-C, for a progress report still in flight (its document goes out at once)."""
         def work():
             result = None
-            pool.acquire()
+            slots.acquire()
             try:
                 def on_line(_, line):
                     parsed = scripts.parse_line(line)
                     if parsed:
                         self.reports.put((kind, host, *parsed, self.clock()))
                 result = self.dep.run_per_host(kind, lambda h, group: script, [{"host": host}],
-                                               on_line=on_line, timeout=timeout)[host]
+                                               on_line=on_line, timeout=timeout, stop=stop)[host]
             finally:
-                pool.release()
+                slots.release()
                 ok, error = (result.ok, result.error()) if result else (False, "the script did not run")
-                self.reports.put((kind + "-done", host, None, None, ok, error, self.clock()))
+                self.reports.put((kind + "-done", host, stop, None, ok, error, self.clock()))
         threading.Thread(target=work, daemon=True).start()
 
     def busy(self):
@@ -73,28 +75,34 @@ class BootLoop:
         create script. Returns the watches of those that ended KO."""
         by_id = {vm["id"]: vm for vm in vms}
         hosts = sorted({vm["host"] for vm in vms})
-        # per host at most a create, a start or restart, and a progress report at once
-        pool = threading.Semaphore(min(512, 3 * len(hosts) + 2))
+        # per host at most a create, a start or restart, and its progress reports at once
+        slots = threading.Semaphore(min(512, 3 * len(hosts) + 2))
         self.first = {v for v, _ in self.admission.admit([(vm["id"], vm["host"]) for vm in vms])}
         for host in hosts:
             group = [vm for vm in vms if vm["host"] == host]
             self.creating[host] = {vm["id"] for vm in group}
             # a loaded host's creation took minutes (10 VMs: 194 s): the ceiling, not 300 s
-            self.submit(pool, host, "create", create_script(host, group, self.first),
+            self.submit(slots, host, "create", create_script(host, group, self.first),
                         timeout=max(300, self.timeout))
         try:
             while self.waiting or self.watches or self.admission.booting or self.busy():
-                self.waiting = self.admit(pool, self.waiting)
+                self.waiting = self.admit(slots, self.waiting)
                 self.drain(by_id)
                 self.probe()
                 self.judge()
-                self.send_restarts(pool)
-                self.poll(pool)
+                self.send_restarts(slots)
+                self.monitor(slots)
                 self.show()
                 time.sleep(TICK)
         finally:
             for watch in self.watches.values():
                 watch.close()
+            for stop in self.monitors.values():
+                stop.set()
+            deadline = self.clock() + 3   # their ssh killed here, not left to the remote tick bound
+            while self.live and self.clock() < deadline:
+                self.drain(by_id)
+                time.sleep(0.02)
         return self.failed
 
     # ------------------------------------------------------------ create, start
@@ -120,14 +128,14 @@ class BootLoop:
         self.counts["ko"] += 1
         self.dep.ko(vm, step, message)
 
-    def admit(self, pool, waiting):
+    def admit(self, slots, waiting):
         free = [(v, h) for v, h in waiting if h not in self.starting]
         batches = {}
         for vm_id, host in self.admission.admit(free):
             batches.setdefault(host, []).append(vm_id)
         for host, ids in batches.items():
             self.starting[host] = set(ids)
-            self.submit(pool, host, "start", scripts.start_script(host, ids))
+            self.submit(slots, host, "start", scripts.start_script(host, ids))
         admitted = {v for ids in batches.values() for v in ids}
         return [(v, h) for v, h in waiting if v not in admitted]
 
@@ -149,7 +157,7 @@ class BootLoop:
             except queue.Empty:
                 return
             if kind.endswith("-done"):
-                self.host_done(kind[:-5], host, ok, rest, by_id)
+                self.host_done(kind[:-5], host, ok, rest, by_id, stop=vm_id)
                 continue
             vm = by_id.get(vm_id)
             if vm is None or vm.get("host") != host:
@@ -169,7 +177,7 @@ class BootLoop:
                 console, cpu, panic = scripts.parse_progress(rest)
                 self.act(watch, self.stall.observe(watch.progress, at, console, cpu, panic))
 
-    def host_done(self, kind, host, ok, error, by_id):
+    def host_done(self, kind, host, ok, error, by_id, stop=None):
         """A host's script ended: the VMs it said nothing of failed with it."""
         why = error or "the host's script stopped before this VM"
         if kind == "create":
@@ -182,7 +190,11 @@ class BootLoop:
             for vm_id in self.restarting.pop(host, ()):
                 self.restarted(self.watches.get(vm_id), False, why, self.clock())
         elif kind == "progress":
-            self.polling.discard(host)
+            self.live.discard(stop)
+            if self.monitors.get(host) is stop:
+                # it ended on its own (its host, ssh, or its tick bound): another after a pause
+                del self.monitors[host]
+                self.next_poll[host] = self.clock() + POLL
 
     # ------------------------------------------------------------ readiness
 
@@ -214,16 +226,22 @@ class BootLoop:
         self.watches.pop(watch.id, None)
         self.admission.done(watch.id)
 
-    def poll(self, pool):
+    def monitor(self, slots):
+        """Progress reports from each host with booting VMs, the first one POLL s after its
+        first start; stopped once the host has none."""
         now = self.clock()
-        for host in sorted({w.vm["host"] for w in self.watches.values() if not w.restarting}):
-            if host in self.polling or now < self.next_poll.get(host, 0):
+        booting = {w.vm["host"] for w in self.watches.values()}
+        for host in sorted(set(self.monitors) - booting):
+            self.monitors.pop(host).set()
+        for host in sorted(booting - set(self.monitors)):
+            if now < self.next_poll.get(host, 0):
                 continue
-            logs = [(w.id, f"{vm_dir_of(self.dep.hosts[host])}/{w.id}.console.log")
-                    for w in self.watches.values() if w.vm["host"] == host and not w.restarting]
-            self.polling.add(host)
-            self.next_poll[host] = now + POLL
-            self.submit(pool, host, "progress", scripts.monitor_script(host, logs))
+            stop = self.monitors[host] = threading.Event()
+            self.live.add(stop)
+            ticks = int(self.timeout // POLL) + 2   # a bound: it is stopped long before
+            self.submit(slots, host, "progress",
+                        scripts.monitor_script(host, vm_dir_of(self.dep.hosts[host]), POLL, ticks),
+                        timeout=ticks * POLL + 60, stop=stop)
 
     # ------------------------------------------------------------ stall, restart, KO
 
@@ -255,13 +273,13 @@ class BootLoop:
         self.dep.ctx.log.debug("%s: restarting: %s", watch.id, reason)
         self.to_restart.setdefault(watch.vm["host"], []).append(watch.id)
 
-    def send_restarts(self, pool):
+    def send_restarts(self, slots):
         for host in list(self.to_restart):
             if host in self.restarting:
                 continue          # one restart batch per host at a time
             ids = self.to_restart.pop(host)
             self.restarting[host] = set(ids)
-            self.submit(pool, host, "restart", scripts.restart_script(host, ids))
+            self.submit(slots, host, "restart", scripts.restart_script(host, ids))
 
     def restarted(self, watch, ok, message, at):
         if watch is None:

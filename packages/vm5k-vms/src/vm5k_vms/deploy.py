@@ -62,14 +62,14 @@ class Deployment:
             groups.setdefault(vm["host"], []).append(vm)
         return groups
 
-    def run_per_host(self, what, make_script, vms, on_line=None, timeout=600):
-        """One script per host for these VMs; returns {host: HostResult}."""
+    def run_per_host(self, what, make_script, vms, on_line=None, timeout=600, stop=None):
+        """One script per host for these VMs; returns {host: HostResult}. `stop`: see run_scripts."""
         groups = self.per_host(vms)
         batch = {h: (self.address(h), make_script(h, group)) for h, group in groups.items()}
         if self.ctx.verbose > 1:
             for host, (_, text) in batch.items():
                 self.ctx.log.debug("%s script for %s:\n%s", what, host, text)
-        return run_scripts(self.ssh, batch, on_line=on_line, timeout=timeout)
+        return run_scripts(self.ssh, batch, on_line=on_line, timeout=timeout, stop=stop)
 
 
 def select(dep, force):
