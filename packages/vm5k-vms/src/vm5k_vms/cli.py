@@ -21,7 +21,7 @@ EXAMPLES = """  vm5k-topo -n 6 | vm5k-oar -w 0:30:00 | vm5k-net | vm5k-hosts | v
               help="Private key to reach hosts and VMs (stays here; FILE.pub goes into the VMs). "
                    "Default: the lab key on the lab, else ~/.ssh/id_ed25519 or id_rsa.")
 @click.option("--ssh-user", default="root", show_default=True, help="User on the hosts and VMs.")
-@click.option("--timeout", type=click.FloatRange(1, 7200), default=600, show_default=True,
+@click.option("--timeout", type=click.FloatRange(1, 7200), default=1200, show_default=True,
               help="Seconds a VM may take from its first start to answer SSH, restarts included; then KO.")
 @click.option("--stall", type=click.FloatRange(5, 3600), default=60, show_default=True,
               help="Seconds without progress (console output, CPU time, DHCP lease, TCP 22) after which "

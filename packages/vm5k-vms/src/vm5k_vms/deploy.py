@@ -149,7 +149,7 @@ def console_tails(dep, vms, max_bytes=3000):
     return tails
 
 
-def run(ctx, ssh, force=False, timeout=600.0, min_ready=None, leases=None, stall=60.0, boot_slots=None):
+def run(ctx, ssh, force=False, timeout=1200.0, min_ready=None, leases=None, stall=60.0, boot_slots=None):
     dep = Deployment(ctx, ssh)
     dep.timeout = timeout
     doc = dep.doc

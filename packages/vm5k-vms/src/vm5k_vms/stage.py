@@ -7,7 +7,7 @@ from vm5k_doc.ssh import Ssh, find_key
 from . import deploy, destroy, migrate
 
 
-def run(ctx, destroy_vms=False, migrations=(), ssh_key=None, ssh_user="root", timeout=600.0, min_ready=None,
+def run(ctx, destroy_vms=False, migrations=(), ssh_key=None, ssh_user="root", timeout=1200.0, min_ready=None,
         leases=None, stall=60.0, boot_slots=None):
     checks.check_number(timeout, "--timeout", 1, 7200)  # click's range lets NaN through
     checks.check_number(stall, "--stall", 5, 3600)
